@@ -1,0 +1,88 @@
+//! `audit-relay`: the same pipeline as the Lambda functions, run from a terminal.
+//!
+//! - `audit-relay normalize --source cloudtrail FILE...` prints OCSF NDJSON on standard output.
+//! - `audit-relay forward --source cloudtrail FILE...|s3://bucket/prefix` sends through the sink
+//!   configured in the environment (a backfill of old trail files), with a progress bar on a
+//!   terminal.
+
+mod forward;
+mod normalize;
+
+use std::path::PathBuf;
+
+use audit_relay::config::Source;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Collects security audit logs, normalizes them to OCSF 1.8.0, and forwards them to a SIEM.
+#[derive(Parser)]
+#[command(name = "audit-relay", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prints the OCSF events of log files as NDJSON on standard output.
+    Normalize {
+        /// The files' source.
+        #[arg(long, value_enum)]
+        source: SourceArg,
+        /// `ocsf` (default) or `raw`.
+        #[arg(long, value_enum, default_value_t = FormatArg::Ocsf)]
+        format: FormatArg,
+        /// Copy each source record into OCSF `raw_data`.
+        #[arg(long)]
+        include_raw: bool,
+        /// Files (`.json.gz` or `.json`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Sends log files through the sink configured in the environment (SIEM_TYPE, SIEM_URL...).
+    Forward {
+        /// The files' source.
+        #[arg(long, value_enum)]
+        source: SourceArg,
+        /// Local files, or `s3://bucket/prefix` for every log file under a prefix.
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SourceArg {
+    /// AWS CloudTrail log files.
+    Cloudtrail,
+}
+
+impl From<SourceArg> for Source {
+    fn from(value: SourceArg) -> Self {
+        match value {
+            SourceArg::Cloudtrail => Source::Cloudtrail,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// OCSF 1.8.0.
+    Ocsf,
+    /// The source records untouched.
+    Raw,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    audit_relay::telemetry::init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Normalize { source, format, include_raw, files } => {
+            let format = match format {
+                FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
+                FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
+            };
+            normalize::run(source.into(), format, include_raw, &files).await
+        }
+        Command::Forward { source, targets } => forward::run(source.into(), &targets).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! `cloudtrail-s3`: streams CloudTrail log files named by S3 notifications (direct, SQS, SNS,
+//! EventBridge), normalizes every record to OCSF and forwards it to the configured SIEM.
+
+use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::handler::handle;
+use audit_relay::{aws, telemetry};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let sdk = aws::sdk_config().await;
+    let (pipeline, _env) = Pipeline::from_env(&sdk).await?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&pipeline, event))).await
+}

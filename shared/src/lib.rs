@@ -1,0 +1,16 @@
+//! audit-relay: collects security audit logs, normalizes them to OCSF 1.8.0 and forwards them to a
+//! SIEM. This crate holds everything the Lambda functions and the CLI share.
+
+pub mod aws;
+pub mod config;
+pub mod dead_letter;
+pub mod delivery;
+pub mod event;
+pub mod ocsf;
+pub mod s3_object;
+pub mod secret;
+pub mod setup;
+pub mod sinks;
+pub mod sources;
+pub mod telemetry;
+pub mod timestamp;

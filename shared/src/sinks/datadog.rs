@@ -1,0 +1,168 @@
+//! Datadog Logs intake v2 (api-contracts.md §10).
+//!
+//! `POST SIEM_URL` (`https://http-intake.logs.<site>/api/v2/logs`) with `DD-API-KEY: <token>` and a
+//! gzip JSON array of at most 1,000 entries and 5,000,000 bytes uncompressed; an entry over
+//! 1,000,000 bytes is dead-lettered (Datadog would truncate it). Each entry is
+//! `{"ddsource":…,"ddtags":"source:<source>,format:<format>[,DD_TAGS]","service":DD_SERVICE,
+//! "timestamp":<epoch ms>,"message":"<the event JSON as a string>"}`: Datadog parses a JSON message
+//! into attributes, and the string keeps the event byte for byte. `timestamp` is left out when the
+//! event has none (note that Datadog refuses logs older than 18 hours).
+//!
+//! 202 is success; 408, 429 and 5xx are retried; 400, 401, 403 and 413 are not (413 means the
+//! batching limits are wrong, and is logged as an error).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::StatusCode;
+
+use super::{
+    classify_status, escape_json_into, execute, json_string, push_decimal, required_url, secret_header,
+    EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits,
+};
+use crate::config::{OutputFormat, SinkConfig, Source};
+use crate::event::OutboundEvent;
+use crate::secret::Secret;
+
+/// Cap on one request's uncompressed body.
+pub const MAX_BODY_BYTES: usize = 5_000_000;
+/// Cap on entries in one request.
+pub const MAX_EVENTS: usize = 1_000;
+/// Cap on one entry; larger ones would be truncated by Datadog, so they are dead-lettered.
+pub const MAX_ENTRY_BYTES: usize = 1_000_000;
+const NAME: &str = "datadog";
+
+/// The Datadog Logs sink.
+pub struct DatadogSink {
+    http: reqwest::Client,
+    url: url::Url,
+    api_key: HeaderValue,
+    token: Secret,
+    service: String,
+    tags: Option<String>,
+}
+
+impl DatadogSink {
+    /// A sink posting to `config.url` with `config.token` as the API key.
+    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
+        Ok(Self {
+            http,
+            url: required_url(config, NAME)?,
+            api_key: secret_header(config.token.as_ref(), "", NAME, crate::config::SIEM_TOKEN)?,
+            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
+            service: config.datadog_service.clone(),
+            tags: config.datadog_tags.clone(),
+        })
+    }
+}
+
+/// The `ddsource` of a source's events: Datadog's integration name for it.
+pub fn ddsource(source: Source) -> &'static str {
+    match source.as_str() {
+        "opensearch" => "amazon_opensearch",
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Sink for DatadogSink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn limits(&self) -> SinkLimits {
+        SinkLimits {
+            max_body_bytes: MAX_BODY_BYTES,
+            max_events: MAX_EVENTS,
+            max_record_bytes: MAX_ENTRY_BYTES,
+        }
+    }
+
+    fn gzip(&self) -> bool {
+        true
+    }
+
+    fn encoder(&self, context: EncodeContext) -> Arc<dyn Encoder> {
+        let format = match context.format {
+            OutputFormat::Ocsf => "ocsf",
+            OutputFormat::Raw => "raw",
+        };
+        let mut tags = format!("source:{},format:{format}", context.source);
+        if let Some(extra) = &self.tags {
+            tags.push(',');
+            tags.push_str(extra);
+        }
+        let head = format!(
+            "{{\"ddsource\":{},\"ddtags\":{},\"service\":{}",
+            json_string(ddsource(context.source)),
+            json_string(&tags),
+            json_string(&self.service),
+        );
+        Arc::new(DatadogEncoder { head: head.into_bytes() })
+    }
+
+    async fn send(&self, body: Bytes, events: usize, timeout: Duration) -> Reply {
+        let request = self
+            .http
+            .post(self.url.clone())
+            .header("DD-API-KEY", self.api_key.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .body(body);
+        let response = match execute(request, timeout).await {
+            Ok(response) => response,
+            Err(reply) => return reply,
+        };
+        if response.status == StatusCode::PAYLOAD_TOO_LARGE {
+            tracing::error!(
+                sink = NAME,
+                status = 413,
+                events,
+                "Datadog refused a request as too large: the batching limits do not match the intake's."
+            );
+        }
+        response.reply(classify_status(response.status), &[&self.token])
+    }
+}
+
+/// Writes Datadog log entries with the run's fixed attributes.
+struct DatadogEncoder {
+    /// `{"ddsource":…,"ddtags":…,"service":…`
+    head: Vec<u8>,
+}
+
+impl Encoder for DatadogEncoder {
+    fn framing(&self) -> Framing {
+        Framing::JSON_ARRAY
+    }
+
+    fn encode(&self, event: &OutboundEvent, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.head);
+        if event.time_ms > 0 {
+            out.extend_from_slice(b",\"timestamp\":");
+            push_decimal(out, event.time_ms.unsigned_abs());
+        }
+        out.extend_from_slice(b",\"message\":\"");
+        escape_json_into(event.json.as_bytes(), out);
+        out.extend_from_slice(b"\"}");
+    }
+
+    fn original<'a>(&self, record: &'a [u8]) -> Cow<'a, [u8]> {
+        // `"message":` is the last attribute; the ones before it are escaped strings and a number,
+        // so the first match is the message's.
+        let message = memchr::memmem::find(record, b"\"message\":")
+            .and_then(|at| record.get(at + 10..record.len().saturating_sub(1)))
+            .and_then(|quoted| serde_json::from_slice::<String>(quoted).ok());
+        match message {
+            Some(text) => Cow::Owned(text.into_bytes()),
+            None => Cow::Borrowed(record),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

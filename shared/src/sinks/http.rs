@@ -1,0 +1,133 @@
+//! Generic HTTP receiver: gzip NDJSON.
+//!
+//! `POST SIEM_URL` with `Content-Type: application/x-ndjson`, `Content-Encoding: gzip` and, when
+//! `SIEM_TOKEN` is set, `Authorization: Bearer <token>`; the body is the events, one a line, at most
+//! 4,000,000 bytes and 10,000 events uncompressed. 2xx is success; 408, 429 and 5xx are retried
+//! (honouring `Retry-After`); anything else is not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+
+use super::{
+    classify_status, execute, required_url, secret_header, EncodeContext, Encoder, NdjsonEncoder, Reply,
+    Sink, SinkError, SinkLimits,
+};
+use crate::config::SinkConfig;
+use crate::secret::Secret;
+
+/// Default cap on one request body.
+pub const MAX_BODY_BYTES: usize = 4_000_000;
+/// Default cap on events in one request.
+pub const MAX_EVENTS: usize = 10_000;
+const NAME: &str = "http";
+
+/// The generic HTTP sink.
+pub struct HttpSink {
+    http: reqwest::Client,
+    url: url::Url,
+    authorization: Option<HeaderValue>,
+    token: Secret,
+}
+
+impl HttpSink {
+    /// A sink posting to `config.url`, with a bearer token when `config.token` is set.
+    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
+        let authorization = match &config.token {
+            Some(token) => Some(secret_header(Some(token), "Bearer ", NAME, crate::config::SIEM_TOKEN)?),
+            None => None,
+        };
+        Ok(Self {
+            http,
+            url: required_url(config, NAME)?,
+            authorization,
+            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
+        })
+    }
+}
+
+#[async_trait]
+impl Sink for HttpSink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn limits(&self) -> SinkLimits {
+        SinkLimits { max_body_bytes: MAX_BODY_BYTES, max_events: MAX_EVENTS, max_record_bytes: usize::MAX }
+    }
+
+    fn gzip(&self) -> bool {
+        true
+    }
+
+    fn encoder(&self, _context: EncodeContext) -> Arc<dyn Encoder> {
+        Arc::new(NdjsonEncoder)
+    }
+
+    async fn send(&self, body: Bytes, _events: usize, timeout: Duration) -> Reply {
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .header(CONTENT_ENCODING, "gzip");
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        match execute(request.body(body), timeout).await {
+            Ok(response) => response.reply(classify_status(response.status), &[&self.token]),
+            Err(reply) => reply,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::config::{SiemType, Source};
+    use crate::delivery::{Delivery, DeliveryReport};
+    use crate::sinks::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
+    use crate::sinks::{build, http_client};
+
+    #[tokio::test]
+    async fn posts_gzip_ndjson_with_a_bearer_token_only_when_set() {
+        for token in [Some("bearer-tok"), None] {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/ingest"))
+                .and(header("content-type", "application/x-ndjson"))
+                .and(header("content-encoding", "gzip"))
+                .respond_with(ResponseTemplate::new(200))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let settings = settings(1, 1);
+            let config = sink_config(SiemType::Http, &format!("{}/ingest", server.uri()), token);
+            let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+            let mut delivery =
+                Delivery::new(sink, RecordingDeadLetter::new(), &settings, Source::Cloudtrail, None);
+            for i in 0..2 {
+                delivery.push(event(i)).await.unwrap();
+            }
+            let report = delivery.finish().await.unwrap();
+            let requests = server.received_requests().await.unwrap();
+            assert_eq!(gunzip(&requests[0].body), format!("{}\n{}\n", event(0).json, event(1).json));
+            let authorization =
+                requests[0].headers.get("authorization").map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(authorization, token.map(|t| format!("Bearer {t}")));
+            assert_eq!(
+                report,
+                DeliveryReport {
+                    delivered: 2,
+                    dead_lettered: 0,
+                    retries: 0,
+                    bytes_sent: requests[0].body.len() as u64
+                }
+            );
+        }
+    }
+}

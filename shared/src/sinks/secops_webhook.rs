@@ -1,0 +1,164 @@
+//! Google SecOps (Chronicle) webhook feed (api-contracts.md §9.1).
+//!
+//! `POST SIEM_URL` (the feed's endpoint URL) with `X-goog-api-key: <SIEM_TOKEN>`,
+//! `X-Webhook-Access-Key: <SIEM_WEBHOOK_SECRET>` and `Content-Type: application/json`; the body is
+//! the events, one JSON object a line, uncompressed (gzip is not documented for webhooks), at most
+//! 4,000,000 bytes (the commonly quoted cap; the real one is unpublished). 2xx is success; 408, 429
+//! and 5xx are retried; anything else is not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+
+use super::{
+    classify_status, execute, required_url, secret_header, EncodeContext, Encoder, NdjsonEncoder, Reply,
+    Sink, SinkError, SinkLimits,
+};
+use crate::config::SinkConfig;
+use crate::secret::Secret;
+
+/// Default cap on one request body.
+pub const MAX_BODY_BYTES: usize = 4_000_000;
+const NAME: &str = "secops_webhook";
+
+/// The SecOps webhook sink.
+pub struct SecopsWebhookSink {
+    http: reqwest::Client,
+    url: url::Url,
+    api_key: HeaderValue,
+    access_key: HeaderValue,
+    secrets: [Secret; 2],
+}
+
+impl SecopsWebhookSink {
+    /// A sink posting to `config.url` with the API key and the webhook's access key.
+    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
+        let api_key = secret_header(config.token.as_ref(), "", NAME, crate::config::SIEM_TOKEN)?;
+        let access_key =
+            secret_header(config.webhook_secret.as_ref(), "", NAME, crate::config::SIEM_WEBHOOK_SECRET)?;
+        let empty = || Secret::new("");
+        Ok(Self {
+            http,
+            url: required_url(config, NAME)?,
+            api_key,
+            access_key,
+            secrets: [
+                config.token.clone().unwrap_or_else(empty),
+                config.webhook_secret.clone().unwrap_or_else(empty),
+            ],
+        })
+    }
+}
+
+#[async_trait]
+impl Sink for SecopsWebhookSink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn limits(&self) -> SinkLimits {
+        SinkLimits { max_body_bytes: MAX_BODY_BYTES, max_events: usize::MAX, max_record_bytes: usize::MAX }
+    }
+
+    fn gzip(&self) -> bool {
+        false
+    }
+
+    fn encoder(&self, _context: EncodeContext) -> Arc<dyn Encoder> {
+        Arc::new(NdjsonEncoder)
+    }
+
+    async fn send(&self, body: Bytes, _events: usize, timeout: Duration) -> Reply {
+        let request = self
+            .http
+            .post(self.url.clone())
+            .header("X-goog-api-key", self.api_key.clone())
+            .header("X-Webhook-Access-Key", self.access_key.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        match execute(request, timeout).await {
+            Ok(response) => {
+                let [token, secret] = &self.secrets;
+                response.reply(classify_status(response.status), &[token, secret])
+            }
+            Err(reply) => reply,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::config::{SiemType, Source};
+    use crate::delivery::Delivery;
+    use crate::secret::Secret;
+    use crate::sinks::test_support::{event, settings, sink_config, RecordingDeadLetter};
+    use crate::sinks::{build, http_client};
+
+    #[tokio::test]
+    async fn posts_plain_ndjson_with_both_keys() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/feeds/webhook"))
+            .and(header("x-goog-api-key", "api-key-1"))
+            .and(header("x-webhook-access-key", "hook-secret-1"))
+            .and(header("content-type", "application/json"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let settings = settings(1, 1);
+        let mut config = sink_config(
+            SiemType::SecopsWebhook,
+            &format!("{}/v1/feeds/webhook", server.uri()),
+            Some("api-key-1"),
+        );
+        config.webhook_secret = Some(Secret::new("hook-secret-1"));
+        let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+        let mut delivery =
+            Delivery::new(sink, RecordingDeadLetter::new(), &settings, Source::Cloudtrail, None);
+        for i in 0..3 {
+            delivery.push(event(i)).await.unwrap();
+        }
+        let report = delivery.finish().await.unwrap();
+        assert_eq!((report.delivered, report.dead_lettered), (3, 0));
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests[0].headers.get("content-encoding").is_none());
+        let body = String::from_utf8(requests[0].body.clone()).unwrap();
+        assert_eq!(body, format!("{}\n{}\n{}\n", event(0).json, event(1).json, event(2).json));
+        assert_eq!(report.bytes_sent, body.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn missing_webhook_secret_is_a_build_error() {
+        let config = sink_config(SiemType::SecopsWebhook, "https://x.example.com/hook", Some("k"));
+        let err = build(&config, reqwest::Client::new()).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("secops_webhook: SIEM_WEBHOOK_SECRET is required"));
+    }
+
+    #[tokio::test]
+    async fn responses_never_show_the_keys() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(403).set_body_string("denied key=api-key-1 secret=hook-secret-1"),
+            )
+            .mount(&server)
+            .await;
+        let settings = settings(1, 1);
+        let mut config =
+            sink_config(SiemType::SecopsWebhook, &format!("{}/hook", server.uri()), Some("api-key-1"));
+        config.webhook_secret = Some(Secret::new("hook-secret-1"));
+        let store = RecordingDeadLetter::new();
+        let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+        let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None);
+        delivery.push(event(0)).await.unwrap();
+        delivery.finish().await.unwrap();
+        assert_eq!(store.letters()[0].last_response.as_deref(), Some("403: denied key=*** secret=***"));
+    }
+}

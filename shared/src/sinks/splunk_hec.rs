@@ -1,0 +1,217 @@
+//! Splunk HTTP Event Collector, JSON endpoint (api-contracts.md §8).
+//!
+//! `POST SIEM_URL` (the full `/services/collector/event` URL) with `Authorization: Splunk <token>`
+//! and a gzip body of envelopes, one a line:
+//! `{"time":<epoch s.ms>,"host":…,"source":"audit-relay:<source>","sourcetype":…,"index":…,"event":<event>}`.
+//! `time` is left out when the event has none (HEC then uses the arrival time), `index` when
+//! `SPLUNK_INDEX` is unset (the token's default index). `sourcetype` is `SPLUNK_SOURCETYPE`, else
+//! `ocsf` for OCSF events and the source's native sourcetype (`aws:cloudtrail`) for raw ones.
+//!
+//! Responses are classified by their HEC `code` ([`classify`]): busy/unhealthy/internal (8, 9,
+//! 18–20) are retried; token, index and channel errors are logged as errors and the batch is
+//! dead-lettered; code 6 with `invalid-event-number` n means the events before n were indexed, event
+//! n is dead-lettered and the rest are sent again. Indexer acknowledgement is not used (Splunk Cloud
+//! offers it only to Firehose): a 200 counts as delivered.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::StatusCode;
+
+use super::{
+    classify_status, execute, json_string, push_decimal, required_url, secret_header, EncodeContext, Encoder,
+    Framing, Reply, Sink, SinkError, SinkLimits, Verdict,
+};
+use crate::config::{OutputFormat, SinkConfig, Source};
+use crate::event::OutboundEvent;
+use crate::secret::Secret;
+
+/// Default cap on one request body: the 1 MB commonly quoted for Splunk Cloud.
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+/// `sourcetype` of OCSF events when `SPLUNK_SOURCETYPE` is unset.
+pub const DEFAULT_OCSF_SOURCETYPE: &str = "ocsf";
+const NAME: &str = "splunk_hec";
+
+/// The Splunk HEC sink.
+pub struct SplunkHecSink {
+    http: reqwest::Client,
+    url: url::Url,
+    authorization: HeaderValue,
+    token: Secret,
+    host: String,
+    sourcetype: Option<String>,
+    index: Option<String>,
+}
+
+impl SplunkHecSink {
+    /// A sink posting to `config.url` with `config.token`.
+    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
+        let authorization = secret_header(config.token.as_ref(), "Splunk ", NAME, crate::config::SIEM_TOKEN)?;
+        Ok(Self {
+            http,
+            url: required_url(config, NAME)?,
+            authorization,
+            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
+            host: config.splunk_host.clone(),
+            sourcetype: config.splunk_sourcetype.clone(),
+            index: config.splunk_index.clone(),
+        })
+    }
+}
+
+/// The native sourcetype of a source's raw records.
+fn raw_sourcetype(source: Source) -> &'static str {
+    match source.as_str() {
+        "cloudtrail" => "aws:cloudtrail",
+        _ => "_json",
+    }
+}
+
+#[async_trait]
+impl Sink for SplunkHecSink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn limits(&self) -> SinkLimits {
+        SinkLimits { max_body_bytes: MAX_BODY_BYTES, max_events: usize::MAX, max_record_bytes: usize::MAX }
+    }
+
+    fn gzip(&self) -> bool {
+        true
+    }
+
+    fn encoder(&self, context: EncodeContext) -> Arc<dyn Encoder> {
+        let sourcetype = self.sourcetype.clone().unwrap_or_else(|| match context.format {
+            OutputFormat::Ocsf => DEFAULT_OCSF_SOURCETYPE.to_string(),
+            OutputFormat::Raw => raw_sourcetype(context.source).to_string(),
+        });
+        let mut fields = format!(
+            ",\"host\":{},\"source\":{},\"sourcetype\":{}",
+            json_string(&self.host),
+            json_string(&format!("audit-relay:{}", context.source)),
+            json_string(&sourcetype),
+        );
+        if let Some(index) = &self.index {
+            fields.push_str(&format!(",\"index\":{}", json_string(index)));
+        }
+        fields.push_str(",\"event\":");
+        Arc::new(HecEncoder { fields: fields.into_bytes() })
+    }
+
+    async fn send(&self, body: Bytes, _events: usize, timeout: Duration) -> Reply {
+        let request = self
+            .http
+            .post(self.url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .body(body);
+        let response = match execute(request, timeout).await {
+            Ok(response) => response,
+            Err(reply) => return reply,
+        };
+        let secrets = [&self.token];
+        let (verdict, hec) = classify(response.status, &response.body);
+        if let Some(HecStatus { code, text }) = hec.filter(|_| verdict == Verdict::Reject) {
+            tracing::error!(
+                sink = NAME,
+                status = response.status.as_u16(),
+                hec_code = code,
+                hec_text = %super::sanitize(&text, &secrets),
+                "Splunk HEC refused the batch; check the token, index and HEC settings."
+            );
+        }
+        response.reply(verdict, &secrets)
+    }
+}
+
+/// The code and text of a HEC error document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HecStatus {
+    /// HEC `code`.
+    pub code: i64,
+    /// HEC `text`.
+    pub text: String,
+}
+
+#[derive(serde::Deserialize)]
+struct HecResponse {
+    text: Option<String>,
+    code: Option<i64>,
+    #[serde(rename = "invalid-event-number")]
+    invalid_event_number: Option<usize>,
+}
+
+/// What a HEC response means (§8 table), and its code and text when the body had them.
+pub fn classify(status: StatusCode, body: &[u8]) -> (Verdict, Option<HecStatus>) {
+    let parsed = serde_json::from_slice::<HecResponse>(body).ok();
+    let hec = parsed
+        .as_ref()
+        .and_then(|r| r.code.map(|code| HecStatus { code, text: r.text.clone().unwrap_or_default() }));
+    if status.is_success() {
+        return (Verdict::Delivered, hec);
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        return (Verdict::Retry, hec);
+    }
+    let verdict = match parsed.as_ref().and_then(|r| r.code.map(|c| (c, r.invalid_event_number))) {
+        // Internal error, server busy, unhealthy (queues full, ack service unavailable).
+        Some((8 | 9 | 18..=20, _)) => Verdict::Retry,
+        Some((6, Some(n))) => Verdict::Partial { accepted: n },
+        Some(_) => Verdict::Reject,
+        None => classify_status(status),
+    };
+    (verdict, hec)
+}
+
+/// Writes HEC envelopes with the run's fixed fields.
+struct HecEncoder {
+    /// `,"host":…,"source":…,"sourcetype":…[,"index":…],"event":`
+    fields: Vec<u8>,
+}
+
+impl Encoder for HecEncoder {
+    fn framing(&self) -> Framing {
+        Framing::LINES
+    }
+
+    fn encode(&self, event: &OutboundEvent, out: &mut Vec<u8>) {
+        out.reserve(event.json.len() + self.fields.len() + 32);
+        if event.time_ms > 0 {
+            let ms = event.time_ms.unsigned_abs();
+            out.extend_from_slice(b"{\"time\":");
+            push_decimal(out, ms / 1000);
+            let frac = ms % 1000;
+            out.extend_from_slice(&[
+                b'.',
+                b'0' + (frac / 100) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ]);
+            out.extend_from_slice(&self.fields);
+        } else {
+            // No time: the fixed fields start the object (without their leading comma).
+            out.push(b'{');
+            out.extend_from_slice(&self.fields[1..]);
+        }
+        out.extend_from_slice(event.json.as_bytes());
+        out.push(b'}');
+    }
+
+    fn original<'a>(&self, record: &'a [u8]) -> Cow<'a, [u8]> {
+        // Only `"event":` ends with `:` after a closing quote among the fields written before the
+        // event, whose string values are escaped, so the first match is the event's.
+        match memchr::memmem::find(record, b"\"event\":") {
+            Some(at) if record.len() > at + 9 => Cow::Borrowed(&record[at + 8..record.len() - 1]),
+            _ => Cow::Borrowed(record),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

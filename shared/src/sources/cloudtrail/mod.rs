@@ -1,0 +1,10 @@
+//! AWS CloudTrail log files in S3 (api-contracts.md §1, §2, §13.4): notifications, streaming
+//! reader, mapping to OCSF, and the `cloudtrail-s3` handler.
+
+pub mod convert;
+pub mod forward;
+pub mod handler;
+pub mod mapping;
+pub mod notification;
+pub mod reader;
+pub mod splitter;

@@ -1,0 +1,8 @@
+//! Test harness for cross-crate scenarios: a real S3-compatible API server (moto's server mode) and
+//! OCSF schema checks. Each test starts its own server on a free loopback port, so tests run in
+//! parallel without sharing buckets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failed set-up should stop the test
+
+pub mod corpus;
+pub mod moto;
+pub mod receiver;
