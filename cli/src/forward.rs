@@ -31,7 +31,9 @@ impl Target {
 
 /// Forwards every target; fails after all of them if any failed.
 pub async fn run(source: Source, targets: &[String]) -> anyhow::Result<()> {
-    let Source::Cloudtrail = source;
+    if source != Source::Cloudtrail {
+        anyhow::bail!("--source {source} is not supported by this command");
+    }
     let sdk = aws::sdk_config().await;
     let (Pipeline { config, s3, sink, dead_letter }, _env) = Pipeline::from_env(&sdk).await?;
     let mut delivery =

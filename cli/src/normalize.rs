@@ -19,7 +19,9 @@ pub async fn run(
     include_raw: bool,
     files: &[PathBuf],
 ) -> anyhow::Result<()> {
-    let Source::Cloudtrail = source;
+    if source != Source::Cloudtrail {
+        anyhow::bail!("--source {source} is not supported by this command");
+    }
     let converter = Converter::new(format, include_raw);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());

@@ -262,6 +262,12 @@ impl FromStr for OutputFormat {
 pub enum Source {
     /// AWS CloudTrail log files in S3.
     Cloudtrail,
+    /// Amazon OpenSearch Service audit logs through CloudWatch Logs.
+    Opensearch,
+    /// Atlassian Cloud organization audit log, Jira and Confluence audit records.
+    Atlassian,
+    /// Azure DevOps audit log.
+    AzureDevops,
 }
 
 impl Source {
@@ -269,6 +275,9 @@ impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cloudtrail => "cloudtrail",
+            Self::Opensearch => "opensearch",
+            Self::Atlassian => "atlassian",
+            Self::AzureDevops => "azure_devops",
         }
     }
 }
@@ -278,7 +287,10 @@ impl FromStr for Source {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "cloudtrail" => Ok(Self::Cloudtrail),
-            _ => Err("expected cloudtrail".to_string()),
+            "opensearch" => Ok(Self::Opensearch),
+            "atlassian" => Ok(Self::Atlassian),
+            "azure_devops" | "azure-devops" => Ok(Self::AzureDevops),
+            _ => Err("expected cloudtrail, opensearch, atlassian or azure_devops".to_string()),
         }
     }
 }
