@@ -6,6 +6,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod delivery;
 pub mod event;
+pub mod metrics;
 pub mod ocsf;
 pub mod s3_object;
 pub mod secret;

@@ -55,6 +55,10 @@ pub struct DeliveryReport {
     pub retries: u64,
     /// Request bodies sent, in bytes as on the wire (every attempt counts).
     pub bytes_sent: u64,
+    /// Requests sent (every attempt counts).
+    pub requests: u64,
+    /// Time spent waiting for the sink's answers, summed over requests, in milliseconds.
+    pub sink_millis: u64,
 }
 
 impl DeliveryReport {
@@ -63,6 +67,13 @@ impl DeliveryReport {
         self.dead_lettered += other.dead_lettered;
         self.retries += other.retries;
         self.bytes_sent += other.bytes_sent;
+        self.requests += other.requests;
+        self.sink_millis += other.sink_millis;
+    }
+
+    /// Mean time of one request to the sink, in milliseconds; `None` when nothing was sent.
+    pub fn mean_sink_millis(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.sink_millis as f64 / self.requests as f64)
     }
 }
 
@@ -319,7 +330,10 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
             };
             attempts += 1;
             outcome.report.bytes_sent += wire.len() as u64;
+            let started = Instant::now();
             let reply = shared.sink.send(wire.clone(), records.len(), timeout).await;
+            outcome.report.requests += 1;
+            outcome.report.sink_millis += started.elapsed().as_millis() as u64;
             match reply.verdict {
                 Verdict::Delivered => {
                     outcome.report.delivered += records.len() as u64;

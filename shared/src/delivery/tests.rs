@@ -70,7 +70,14 @@ async fn retry_after_is_waited_then_the_batch_is_delivered_once() {
     assert_eq!(gunzip(&bodies[1]), lines(3).join("\n") + "\n");
     assert_eq!(
         report,
-        DeliveryReport { delivered: 3, dead_lettered: 0, retries: 1, bytes_sent: 2 * bodies[0].len() as u64 }
+        DeliveryReport {
+            delivered: 3,
+            dead_lettered: 0,
+            retries: 1,
+            bytes_sent: 2 * bodies[0].len() as u64,
+            requests: 2,
+            sink_millis: report.sink_millis,
+        }
     );
     assert!(store.letters().is_empty());
 }
@@ -162,7 +169,14 @@ async fn client_error_is_dead_lettered_after_exactly_one_request() {
     let sent = bodies(&server).await;
     assert_eq!(
         report,
-        DeliveryReport { delivered: 0, dead_lettered: 3, retries: 0, bytes_sent: sent[0].len() as u64 }
+        DeliveryReport {
+            delivered: 0,
+            dead_lettered: 3,
+            retries: 0,
+            bytes_sent: sent[0].len() as u64,
+            requests: 1,
+            sink_millis: report.sink_millis,
+        }
     );
     let letters = store.letters();
     assert_eq!(letters.len(), 1);

@@ -125,7 +125,9 @@ mod tests {
                     delivered: 2,
                     dead_lettered: 0,
                     retries: 0,
-                    bytes_sent: requests[0].body.len() as u64
+                    bytes_sent: requests[0].body.len() as u64,
+                    requests: 1,
+                    sink_millis: report.sink_millis,
                 }
             );
         }

@@ -148,7 +148,9 @@ async fn posts_gzip_envelopes_with_the_splunk_authorization() {
             delivered: 3,
             dead_lettered: 0,
             retries: 0,
-            bytes_sent: requests[0].body.len() as u64
+            bytes_sent: requests[0].body.len() as u64,
+            requests: 1,
+            sink_millis: report.sink_millis,
         }
     );
     assert!(store.letters().is_empty());

@@ -16,6 +16,7 @@ use super::forward::{forward_s3_object, ForwardError, ObjectCounts, ReadLimits};
 use super::notification::{self, Notification};
 use crate::config::Source;
 use crate::delivery::{Delivery, DeliveryError};
+use crate::metrics::InvocationMetrics;
 use crate::setup::Pipeline;
 
 /// What one invocation did.
@@ -126,6 +127,10 @@ pub async fn handle(
         }
     }
     let report = delivery.finish().await?;
+    let mut metrics = InvocationMetrics::new(Source::Cloudtrail, &report);
+    metrics.records_in = counts.records;
+    metrics.skipped = summary.skipped;
+    metrics.emit();
     summary.records = counts.records;
     summary.events_delivered = report.delivered;
     summary.dead_lettered = report.dead_lettered;

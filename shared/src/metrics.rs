@@ -1,0 +1,158 @@
+//! Pipeline metrics in CloudWatch Embedded Metric Format: one JSON log line per invocation, which
+//! CloudWatch turns into metrics without an API call. Namespace `AuditRelay`, dimension `Source`.
+//! Printed only inside Lambda (or with `EMF_METRICS=true`), so the CLI's standard output stays
+//! pure NDJSON.
+
+use std::io::Write;
+
+use serde_json::{json, Map, Value};
+
+use crate::config::Source;
+use crate::delivery::DeliveryReport;
+
+/// The CloudWatch namespace of every metric.
+pub const NAMESPACE: &str = "AuditRelay";
+/// `EMF_METRICS`: force (`true`) or silence (`false`) the metric lines; default: on in Lambda.
+pub const EMF_METRICS: &str = "EMF_METRICS";
+
+/// What one invocation did, as metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationMetrics {
+    /// The source, the metrics' dimension.
+    pub source: Source,
+    /// Source records read (log records, audit entries).
+    pub records_in: u64,
+    /// Events the sink accepted.
+    pub events_delivered: u64,
+    /// Events written to the dead-letter store.
+    pub dead_lettered: u64,
+    /// Objects or notifications skipped.
+    pub skipped: u64,
+    /// Request bytes sent to the sink.
+    pub bytes_sent: u64,
+    /// Requests retried.
+    pub retries: u64,
+    /// Mean sink request time, in milliseconds.
+    pub sink_latency_ms: Option<f64>,
+    /// Pollers: seconds between now and the newest event delivered.
+    pub poller_lag_seconds: Option<f64>,
+}
+
+impl InvocationMetrics {
+    /// Metrics of `source` with the delivery engine's figures.
+    pub fn new(source: Source, delivery: &DeliveryReport) -> Self {
+        Self {
+            source,
+            records_in: 0,
+            events_delivered: delivery.delivered,
+            dead_lettered: delivery.dead_lettered,
+            skipped: 0,
+            bytes_sent: delivery.bytes_sent,
+            retries: delivery.retries,
+            sink_latency_ms: delivery.mean_sink_millis(),
+            poller_lag_seconds: None,
+        }
+    }
+
+    /// The EMF log line at `now_ms`.
+    pub fn to_emf(&self, now_ms: i64) -> String {
+        let mut counts: Vec<(&str, f64, &str)> = vec![
+            ("RecordsIn", self.records_in as f64, "Count"),
+            ("EventsDelivered", self.events_delivered as f64, "Count"),
+            ("DeadLettered", self.dead_lettered as f64, "Count"),
+            ("Skipped", self.skipped as f64, "Count"),
+            ("BytesSent", self.bytes_sent as f64, "Bytes"),
+            ("Retries", self.retries as f64, "Count"),
+        ];
+        if let Some(latency) = self.sink_latency_ms {
+            counts.push(("SinkLatency", latency, "Milliseconds"));
+        }
+        if let Some(lag) = self.poller_lag_seconds {
+            counts.push(("PollerLag", lag, "Seconds"));
+        }
+        let definitions: Vec<Value> =
+            counts.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit})).collect();
+        let mut line = Map::new();
+        line.insert(
+            "_aws".to_string(),
+            json!({
+                "Timestamp": now_ms,
+                "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [["Source"]], "Metrics": definitions}],
+            }),
+        );
+        line.insert("Source".to_string(), json!(self.source.as_str()));
+        for (name, value, _) in counts {
+            line.insert(name.to_string(), json!(value));
+        }
+        Value::Object(line).to_string()
+    }
+
+    /// Prints the EMF line on standard output when metrics are on (see [`EMF_METRICS`]).
+    pub fn emit(&self) {
+        let enabled = match std::env::var(EMF_METRICS).map(|v| v.to_ascii_lowercase()) {
+            Ok(v) => v == "true" || v == "1",
+            Err(_) => std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+        };
+        if !enabled {
+            return;
+        }
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let line = self.to_emf(now_ms as i64);
+        let mut stdout = std::io::stdout().lock();
+        if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            tracing::warn!(error = %error, "Could not write the metrics line.");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_every_metric_it_carries() {
+        let report = DeliveryReport {
+            delivered: 90,
+            dead_lettered: 10,
+            retries: 2,
+            bytes_sent: 4096,
+            requests: 4,
+            sink_millis: 100,
+        };
+        let mut metrics = InvocationMetrics::new(Source::Atlassian, &report);
+        metrics.records_in = 100;
+        metrics.skipped = 1;
+        metrics.poller_lag_seconds = Some(42.5);
+        let line: Value = serde_json::from_str(&metrics.to_emf(1_700_000_000_000)).unwrap();
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "AuditRelay");
+        assert_eq!(directive["Dimensions"], json!([["Source"]]));
+        assert_eq!(line["Source"], "atlassian");
+        let expected = [
+            ("RecordsIn", 100.0, "Count"),
+            ("EventsDelivered", 90.0, "Count"),
+            ("DeadLettered", 10.0, "Count"),
+            ("Skipped", 1.0, "Count"),
+            ("BytesSent", 4096.0, "Bytes"),
+            ("Retries", 2.0, "Count"),
+            ("SinkLatency", 25.0, "Milliseconds"),
+            ("PollerLag", 42.5, "Seconds"),
+        ];
+        let declared = directive["Metrics"].as_array().unwrap();
+        assert_eq!(declared.len(), expected.len());
+        for ((name, value, unit), definition) in expected.iter().zip(declared) {
+            assert_eq!(definition, &json!({"Name": name, "Unit": unit}));
+            assert_eq!(line[name].as_f64(), Some(*value), "{name}");
+        }
+    }
+
+    #[test]
+    fn latency_and_lag_are_left_out_when_unknown() {
+        let metrics = InvocationMetrics::new(Source::Cloudtrail, &DeliveryReport::default());
+        let line: Value = serde_json::from_str(&metrics.to_emf(0)).unwrap();
+        assert!(line.get("SinkLatency").is_none());
+        assert!(line.get("PollerLag").is_none());
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 6);
+    }
+}
