@@ -1,8 +1,9 @@
 //! "An object was created" notifications, in every envelope the `cloudtrail-s3` function accepts
 //! (api-contracts.md §2): an S3 event notification (direct, as an SQS body, or as the `Message` of
-//! an SNS envelope, itself direct or in SQS), and an EventBridge "Object Created" event. Keys in S3
-//! notifications are form-encoded and decoded here; the key as received is kept too, for servers
-//! that do not encode it (EventBridge's encoding is not documented).
+//! an SNS envelope, itself direct or in SQS), an EventBridge "Object Created" event, and the
+//! trail's own SNS notification (`{"s3Bucket":..,"s3ObjectKey":[..]}`, sent when a trail names an
+//! SNS topic). Keys in S3 notifications are form-encoded and decoded here; the key as received is
+//! kept too, for servers that do not encode it (EventBridge's encoding is not documented).
 
 use serde::Deserialize;
 
@@ -94,6 +95,15 @@ struct EventBridgeDetail {
     object: S3Object,
 }
 
+/// CloudTrail's own delivery notification: the bucket and the keys of the files just written.
+#[derive(Deserialize)]
+struct TrailDelivery {
+    #[serde(rename = "s3Bucket")]
+    bucket: String,
+    #[serde(rename = "s3ObjectKey")]
+    keys: Vec<String>,
+}
+
 #[derive(Deserialize)]
 struct S3TestEvent {
     #[serde(rename = "Event")]
@@ -133,6 +143,21 @@ fn parse_depth(text: &str, depth: u8) -> Result<Notification, NotificationError>
             )));
         }
         return Ok(Notification::Objects(vec![object_ref(event.detail.bucket, event.detail.object)]));
+    }
+    if object.contains_key("s3Bucket") && object.contains_key("s3ObjectKey") {
+        let delivery: TrailDelivery = serde_json::from_value(value)
+            .map_err(|e| NotificationError(format!("CloudTrail delivery notification ({e})")))?;
+        let objects = delivery
+            .keys
+            .into_iter()
+            .map(|key| ObjectRef {
+                bucket: delivery.bucket.clone(),
+                key: key.clone(),
+                raw_key: key,
+                size: None,
+            })
+            .collect();
+        return Ok(Notification::Objects(objects));
     }
     if let Ok(test) = serde_json::from_value::<S3TestEvent>(value) {
         if test.event == "s3:TestEvent" {
@@ -275,6 +300,22 @@ mod tests {
         let direct_sns =
             serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": s3}}]}).to_string();
         assert_eq!(objects(parse(&direct_sns).unwrap()).len(), 1);
+    }
+
+    #[test]
+    fn trail_sns_notification_names_its_files_unencoded() {
+        let message = r#"{"s3Bucket":"trail","s3ObjectKey":["AWSLogs/1/CloudTrail/us-east-1/2024/11/19/1_CloudTrail_us-east-1_20241119T1205Z_a.json.gz","AWSLogs/1/CloudTrail/eu-west-1/2024/11/19/1_CloudTrail_eu-west-1_20241119T1205Z_b+c.json.gz"]}"#;
+        let envelope = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:trail", "Message": message}).to_string();
+        let Notification::Objects(found) = parse(&envelope).unwrap() else { panic!() };
+        let keys: Vec<&str> = found.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "AWSLogs/1/CloudTrail/us-east-1/2024/11/19/1_CloudTrail_us-east-1_20241119T1205Z_a.json.gz",
+                "AWSLogs/1/CloudTrail/eu-west-1/2024/11/19/1_CloudTrail_eu-west-1_20241119T1205Z_b+c.json.gz"
+            ]
+        );
+        assert!(found.iter().all(|o| o.bucket == "trail"));
     }
 
     #[test]
