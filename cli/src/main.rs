@@ -7,6 +7,7 @@
 
 mod forward;
 mod normalize;
+mod replay;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,12 @@ enum Command {
         #[arg(required = true)]
         targets: Vec<String>,
     },
+    /// Sends dead-lettered batches under `s3://bucket/prefix` again through the configured sink;
+    /// each object moves to `replayed/` once every event in it is accepted.
+    Replay {
+        /// `s3://bucket/prefix` of the dead letters (e.g. `s3://state-bucket/dlq/cloudtrail/2024/11/`).
+        target: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,5 +91,6 @@ async fn main() -> anyhow::Result<()> {
             normalize::run(source.into(), format, include_raw, &files).await
         }
         Command::Forward { source, targets } => forward::run(source.into(), &targets).await,
+        Command::Replay { target } => replay::run(&target).await,
     }
 }

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod event;
 pub mod metrics;
 pub mod ocsf;
+pub mod replay;
 pub mod s3_object;
 pub mod secret;
 pub mod setup;

@@ -168,8 +168,19 @@ async fn a_batch_refused_by_splunk_lands_in_the_bucket_with_the_hec_reason() {
         .unwrap();
     let report = delivery.finish().await.unwrap();
     let dates = [before, utc_date_path(SystemTime::now())];
-    let sent: u64 = hec.received_requests().await.unwrap().iter().map(|r| r.body.len() as u64).sum();
-    assert_eq!(report, DeliveryReport { delivered: 0, dead_lettered: 6, retries: 0, bytes_sent: sent });
+    let requests = hec.received_requests().await.unwrap();
+    let sent: u64 = requests.iter().map(|r| r.body.len() as u64).sum();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            delivered: 0,
+            dead_lettered: 6,
+            retries: 0,
+            bytes_sent: sent,
+            requests: requests.len() as u64,
+            sink_millis: report.sink_millis,
+        }
+    );
 
     let mut objects = objects(&client, &bucket).await;
     objects.sort_by(|a, b| a.lines.cmp(&b.lines));
