@@ -19,7 +19,11 @@ pub async fn run(target: &str) -> anyhow::Result<()> {
     let report = replayer.replay_prefix(bucket, prefix).await?;
     eprintln!(
         "{} dead letters: {} replayed, {} kept; {} events delivered, {} refused again",
-        report.objects, report.objects_replayed, report.objects_kept, report.events_delivered, report.events_remaining
+        report.objects,
+        report.objects_replayed,
+        report.objects_kept,
+        report.events_delivered,
+        report.events_remaining
     );
     if report.events_remaining > 0 {
         bail!("{} events were refused again and stay in the dead-letter store", report.events_remaining);

@@ -105,23 +105,42 @@ impl Replayer {
     }
 
     /// Replays one object and moves or rewrites it.
-    pub async fn replay_object(&self, bucket: &str, key: &str, report: &mut ReplayReport) -> Result<(), ReplayError> {
-        let object =
-            self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| s3_error("GetObject", bucket, key, e))?;
+    pub async fn replay_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        report: &mut ReplayReport,
+    ) -> Result<(), ReplayError> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("GetObject", bucket, key, e))?;
         let etag = object.e_tag().map(str::to_string);
         let metadata = object.metadata().cloned().unwrap_or_default();
         let body = object
             .body
             .collect()
             .await
-            .map_err(|e| ReplayError::S3 { operation: "GetObject", bucket: bucket.into(), key: key.into(), message: e.to_string() })?
+            .map_err(|e| ReplayError::S3 {
+                operation: "GetObject",
+                bucket: bucket.into(),
+                key: key.into(),
+                message: e.to_string(),
+            })?
             .into_bytes();
-        let lines = gunzip(&body)
-            .map_err(|e| ReplayError::Format { bucket: bucket.into(), key: key.into(), message: e.to_string() })?;
+        let lines = gunzip(&body).map_err(|e| ReplayError::Format {
+            bucket: bucket.into(),
+            key: key.into(),
+            message: e.to_string(),
+        })?;
         let source = source_of(key).unwrap_or(Source::Cloudtrail);
         let refused = Arc::new(Refused::default());
-        let mut delivery =
-            Delivery::new(self.sink.clone(), refused.clone(), &self.settings, source, None).with_format(self.format);
+        let mut delivery = Delivery::new(self.sink.clone(), refused.clone(), &self.settings, source, None)
+            .with_format(self.format);
         let mut sent = 0u64;
         for line in lines.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
             let json = String::from_utf8_lossy(line).into_owned();
@@ -142,7 +161,13 @@ impl Replayer {
                 .send()
                 .await
                 .map_err(|e| s3_error("CopyObject", bucket, &target, e))?;
-            self.s3.delete_object().bucket(bucket).key(key).send().await.map_err(|e| s3_error("DeleteObject", bucket, key, e))?;
+            self.s3
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| s3_error("DeleteObject", bucket, key, e))?;
             report.objects_replayed += 1;
             tracing::info!(bucket, key, events = sent, "Dead letter replayed.");
             return Ok(());
@@ -160,12 +185,16 @@ impl Replayer {
             events,
             reason: last.reason.clone(),
             sink: last.sink.clone(),
-            attempts: metadata.get("attempts").and_then(|a| a.parse::<u32>().ok()).unwrap_or(0) + last.attempts,
+            attempts: metadata.get("attempts").and_then(|a| a.parse::<u32>().ok()).unwrap_or(0)
+                + last.attempts,
             last_response: last.last_response.clone(),
             times: None,
         };
-        let gz = crate::delivery::gzip(&rewritten.lines)
-            .map_err(|e| ReplayError::Format { bucket: bucket.into(), key: key.into(), message: e.to_string() })?;
+        let gz = crate::delivery::gzip(&rewritten.lines).map_err(|e| ReplayError::Format {
+            bucket: bucket.into(),
+            key: key.into(),
+            message: e.to_string(),
+        })?;
         let mut put = self
             .s3
             .put_object()
@@ -247,12 +276,22 @@ fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn s3_error<E, R>(operation: &'static str, bucket: &str, key: &str, error: aws_sdk_s3::error::SdkError<E, R>) -> ReplayError
+fn s3_error<E, R>(
+    operation: &'static str,
+    bucket: &str,
+    key: &str,
+    error: aws_sdk_s3::error::SdkError<E, R>,
+) -> ReplayError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    ReplayError::S3 { operation, bucket: bucket.into(), key: key.into(), message: DisplayErrorContext(error).to_string() }
+    ReplayError::S3 {
+        operation,
+        bucket: bucket.into(),
+        key: key.into(),
+        message: DisplayErrorContext(error).to_string(),
+    }
 }
 
 #[cfg(test)]
