@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The test command (README "Run the tests"; CI runs it through .ci/run). Installs what it needs:
-# moto's S3-compatible server and jsonschema in a virtualenv at .venv.
+# The test command (README "Run the tests"; CI runs it through .ci/run). Installs what it needs in
+# a virtualenv at .venv: moto's S3/CloudWatch Logs server, jsonschema, cfn-lint, checkov, cargo-lambda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/moto_server ]; then
+requirements='moto[server]>=5.2,<6 jsonschema>=4,<5 cfn-lint>=1,<2 checkov>=3,<4 cargo-lambda>=1,<2'
+if [ ! -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$requirements" ]; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6' 'jsonschema>=4,<5'
+  # shellcheck disable=SC2086
+  .venv/bin/pip install --quiet --disable-pip-version-check $requirements
+  echo "$requirements" > .venv/.installed
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -19,5 +22,8 @@ else
 fi
 
 # The bundled samples normalize to schema-valid OCSF with the official validator too.
-cargo run --quiet --locked -p audit-relay-cli -- normalize --source cloudtrail samples/cloudtrail/*.json.gz \
-  | .venv/bin/python ../shared/ocsf/validate.py
+cargo build --quiet --locked -p audit-relay-cli
+target/debug/audit-relay normalize --source cloudtrail samples/cloudtrail/*.json.gz | python ../shared/ocsf/validate.py
+target/debug/audit-relay normalize --source opensearch samples/opensearch/* | python ../shared/ocsf/validate.py
+
+bash scripts/check-infra.sh

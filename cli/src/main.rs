@@ -4,9 +4,16 @@
 //! - `audit-relay forward --source cloudtrail FILE...|s3://bucket/prefix` sends through the sink
 //!   configured in the environment (a backfill of old trail files), with a progress bar on a
 //!   terminal.
+//! - `audit-relay normalize --source opensearch FILE...` takes audit lines or saved subscription
+//!   payloads; `audit-relay forward --source opensearch --log-group NAME --since 7d` backfills a
+//!   CloudWatch Logs log group.
+//! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
+//!   checkpoints, as its Lambda function does.
 
 mod forward;
 mod normalize;
+mod opensearch;
+mod poll;
 mod replay;
 
 use std::path::PathBuf;
@@ -35,7 +42,7 @@ enum Command {
         /// Copy each source record into OCSF `raw_data`.
         #[arg(long)]
         include_raw: bool,
-        /// Files (`.json.gz` or `.json`).
+        /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription payload).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -45,8 +52,17 @@ enum Command {
         #[arg(long, value_enum)]
         source: SourceArg,
         /// Local files, or `s3://bucket/prefix` for every log file under a prefix.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "log_group")]
         targets: Vec<String>,
+        /// opensearch: the CloudWatch Logs log group to backfill with FilterLogEvents.
+        #[arg(long, requires = "since", conflicts_with = "targets")]
+        log_group: Option<String>,
+        /// opensearch: only log streams whose name starts with this.
+        #[arg(long, requires = "log_group")]
+        log_stream_prefix: Option<String>,
+        /// opensearch: how far back to read, e.g. `90m`, `24h`, `7d`.
+        #[arg(long, requires = "log_group")]
+        since: Option<String>,
     },
     /// Sends dead-lettered batches under `s3://bucket/prefix` again through the configured sink;
     /// each object moves to `replayed/` once every event in it is accepted.
@@ -54,18 +70,27 @@ enum Command {
         /// `s3://bucket/prefix` of the dead letters (e.g. `s3://state-bucket/dlq/cloudtrail/2024/11/`).
         target: String,
     },
+    /// Polls a scheduled source once from its checkpoints, as its Lambda function does.
+    Poll {
+        /// The source.
+        #[arg(value_enum)]
+        source: poll::PollSource,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SourceArg {
     /// AWS CloudTrail log files.
     Cloudtrail,
+    /// OpenSearch audit logs (lines, subscription payloads, or a CloudWatch Logs log group).
+    Opensearch,
 }
 
 impl From<SourceArg> for Source {
     fn from(value: SourceArg) -> Self {
         match value {
             SourceArg::Cloudtrail => Source::Cloudtrail,
+            SourceArg::Opensearch => Source::Opensearch,
         }
     }
 }
@@ -88,9 +113,24 @@ async fn main() -> anyhow::Result<()> {
                 FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
                 FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
             };
-            normalize::run(source.into(), format, include_raw, &files).await
+            match source {
+                SourceArg::Opensearch => opensearch::normalize(format, include_raw, &files).await,
+                _ => normalize::run(source.into(), format, include_raw, &files).await,
+            }
         }
-        Command::Forward { source, targets } => forward::run(source.into(), &targets).await,
+        Command::Forward { source: SourceArg::Opensearch, log_group, log_stream_prefix, since, .. } => {
+            match (log_group, since) {
+                (Some(group), Some(since)) => {
+                    opensearch::forward(&group, log_stream_prefix.as_deref(), &since).await
+                }
+                _ => anyhow::bail!("--source opensearch forwards a log group: give --log-group and --since"),
+            }
+        }
+        Command::Forward { source, targets, log_group: None, .. } => {
+            forward::run(source.into(), &targets).await
+        }
+        Command::Forward { .. } => anyhow::bail!("--log-group is for --source opensearch"),
         Command::Replay { target } => replay::run(&target).await,
+        Command::Poll { source } => poll::run(source).await,
     }
 }

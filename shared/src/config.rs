@@ -19,8 +19,18 @@ pub const SIEM_URL: &str = "SIEM_URL";
 pub const SIEM_TOKEN: &str = "SIEM_TOKEN";
 /// `SIEM_WEBHOOK_SECRET`: the SecOps webhook's access key.
 pub const SIEM_WEBHOOK_SECRET: &str = "SIEM_WEBHOOK_SECRET";
-/// `SIEM_FORMAT`: `ocsf` or `raw`.
+/// `SIEM_FORMAT`: `ocsf`, `raw` or `udm`.
 pub const SIEM_FORMAT: &str = "SIEM_FORMAT";
+/// `SECOPS_SERVICE_ACCOUNT_JSON`: the Google service-account key (JSON) of the `secops_api` sink.
+pub const SECOPS_SERVICE_ACCOUNT_JSON: &str = "SECOPS_SERVICE_ACCOUNT_JSON";
+/// `SECOPS_TOKEN_URL`: the OAuth token endpoint of the `secops_api` sink.
+pub const SECOPS_TOKEN_URL: &str = "SECOPS_TOKEN_URL";
+/// `SECOPS_PROJECT`: the Google Cloud project of the SecOps instance (builds the import URL).
+pub const SECOPS_PROJECT: &str = "SECOPS_PROJECT";
+/// `SECOPS_LOCATION`: the SecOps instance's region, e.g. `us`, `europe` (builds the import URL).
+pub const SECOPS_LOCATION: &str = "SECOPS_LOCATION";
+/// `SECOPS_INSTANCE`: the SecOps instance (customer) id (builds the import URL).
+pub const SECOPS_INSTANCE: &str = "SECOPS_INSTANCE";
 /// `SPLUNK_INDEX`: HEC index.
 pub const SPLUNK_INDEX: &str = "SPLUNK_INDEX";
 /// `SPLUNK_SOURCETYPE`: HEC sourcetype.
@@ -198,6 +208,8 @@ pub enum SiemType {
     Datadog,
     /// Google SecOps webhook feed.
     SecopsWebhook,
+    /// Google SecOps (Chronicle) API `events:import`, UDM events.
+    SecopsApi,
     /// Generic HTTP endpoint receiving gzip NDJSON.
     Http,
     /// NDJSON on standard output.
@@ -211,6 +223,7 @@ impl SiemType {
             Self::SplunkHec => "splunk_hec",
             Self::Datadog => "datadog",
             Self::SecopsWebhook => "secops_webhook",
+            Self::SecopsApi => "secops_api",
             Self::Http => "http",
             Self::Stdout => "stdout",
         }
@@ -224,9 +237,13 @@ impl FromStr for SiemType {
             "splunk_hec" => Ok(Self::SplunkHec),
             "datadog" => Ok(Self::Datadog),
             "secops_webhook" => Ok(Self::SecopsWebhook),
+            "secops_api" => Ok(Self::SecopsApi),
             "http" => Ok(Self::Http),
             "stdout" => Ok(Self::Stdout),
-            _ => Err("expected one of splunk_hec, datadog, secops_webhook, http, stdout".to_string()),
+            _ => {
+                Err("expected one of splunk_hec, datadog, secops_webhook, secops_api, http, stdout"
+                    .to_string())
+            }
         }
     }
 }
@@ -244,6 +261,8 @@ pub enum OutputFormat {
     Ocsf,
     /// The source record, untouched.
     Raw,
+    /// Google SecOps UDM events.
+    Udm,
 }
 
 impl FromStr for OutputFormat {
@@ -252,7 +271,8 @@ impl FromStr for OutputFormat {
         match s.to_ascii_lowercase().as_str() {
             "ocsf" => Ok(Self::Ocsf),
             "raw" => Ok(Self::Raw),
-            _ => Err("expected ocsf or raw".to_string()),
+            "udm" => Ok(Self::Udm),
+            _ => Err("expected ocsf, raw or udm".to_string()),
         }
     }
 }
@@ -324,6 +344,18 @@ pub struct SinkConfig {
     pub datadog_service: String,
     /// `DD_TAGS`: extra Datadog `ddtags` (`k:v,k:v`).
     pub datadog_tags: Option<String>,
+    /// The `secops_api` sink's credential and token endpoint (set only for that sink).
+    pub secops_api: Option<SecopsApiSettings>,
+}
+
+/// Settings of the `secops_api` sink.
+#[derive(Debug, Clone)]
+pub struct SecopsApiSettings {
+    /// `SECOPS_SERVICE_ACCOUNT_JSON` (or `..._SECRET_ARN`): the service-account key file's JSON.
+    pub service_account: Secret,
+    /// `SECOPS_TOKEN_URL`: the OAuth token endpoint; default the key's `token_uri`, else
+    /// `https://oauth2.googleapis.com/token`.
+    pub token_url: Option<Url>,
 }
 
 /// Batching, concurrency and retry settings of the delivery engine.
@@ -376,7 +408,10 @@ impl Config {
     /// Reads and validates the shared settings.
     pub async fn load(env: &EnvReader) -> Result<Self, ConfigError> {
         let siem_type = env.parse_or(SIEM_TYPE, SiemType::Stdout)?;
-        let url = env.endpoint_url(SIEM_URL)?;
+        let mut url = env.endpoint_url(SIEM_URL)?;
+        if url.is_none() && siem_type == SiemType::SecopsApi {
+            url = Some(secops_import_url(env)?);
+        }
         if url.is_none() && siem_type != SiemType::Stdout {
             return Err(ConfigError::Missing {
                 variable: SIEM_URL.to_string(),
@@ -412,6 +447,33 @@ impl Config {
                 .unwrap_or_else(|| "audit-relay".to_string()),
             datadog_service: env.string(DD_SERVICE).unwrap_or_else(|| "audit-relay".to_string()),
             datadog_tags: env.string(DD_TAGS),
+            secops_api: match siem_type {
+                SiemType::SecopsApi => Some(SecopsApiSettings {
+                    service_account: env.credential(SECOPS_SERVICE_ACCOUNT_JSON).await?.ok_or_else(|| {
+                        ConfigError::Missing {
+                            variable: SECOPS_SERVICE_ACCOUNT_JSON.to_string(),
+                            reason: format!(
+                                "(or {SECOPS_SERVICE_ACCOUNT_JSON}_SECRET_ARN) when SIEM_TYPE is secops_api"
+                            ),
+                        }
+                    })?,
+                    token_url: env.endpoint_url(SECOPS_TOKEN_URL)?,
+                }),
+                _ => None,
+            },
+        };
+        // The Chronicle import API takes UDM only: it is that sink's default and only format.
+        let format = match (siem_type, env.parse::<OutputFormat>(SIEM_FORMAT)?) {
+            (SiemType::SecopsApi, None | Some(OutputFormat::Udm)) => OutputFormat::Udm,
+            (SiemType::SecopsApi, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    variable: SIEM_FORMAT.to_string(),
+                    value: env.string(SIEM_FORMAT).unwrap_or_default(),
+                    reason: "SIEM_TYPE secops_api imports UDM events: use udm (the default for it)"
+                        .to_string(),
+                })
+            }
+            (_, format) => format.unwrap_or(OutputFormat::Ocsf),
         };
         let delivery = DeliverySettings {
             batch_max_bytes: positive(env, BATCH_MAX_BYTES)?,
@@ -427,7 +489,7 @@ impl Config {
         };
         Ok(Self {
             sink,
-            format: env.parse_or(SIEM_FORMAT, OutputFormat::Ocsf)?,
+            format,
             delivery,
             dead_letter,
             include_raw: env.bool_or(INCLUDE_RAW, false)?,
@@ -435,6 +497,37 @@ impl Config {
             max_record_bytes: positive(env, MAX_RECORD_BYTES)?.unwrap_or(8 * 1024 * 1024),
         })
     }
+}
+
+/// The `events:import` URL of the SecOps instance named by `SECOPS_PROJECT`, `SECOPS_LOCATION`
+/// and `SECOPS_INSTANCE` (api-contracts.md §9.2):
+/// `https://{location}-chronicle.googleapis.com/v1alpha/projects/{project}/locations/{location}/instances/{instance}/events:import`.
+fn secops_import_url(env: &EnvReader) -> Result<Url, ConfigError> {
+    let part = |name: &str| {
+        let value = env.string(name).ok_or_else(|| ConfigError::Missing {
+            variable: name.to_string(),
+            reason: format!("when SIEM_TYPE is secops_api and {SIEM_URL} is unset"),
+        })?;
+        if value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                variable: name.to_string(),
+                value,
+                reason: "expected letters, digits, '-' or '_'".to_string(),
+            })
+        }
+    };
+    let (project, location, instance) =
+        (part(SECOPS_PROJECT)?, part(SECOPS_LOCATION)?, part(SECOPS_INSTANCE)?);
+    let raw = format!(
+        "https://{location}-chronicle.googleapis.com/v1alpha/projects/{project}/locations/{location}/instances/{instance}/events:import"
+    );
+    Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+        variable: SECOPS_LOCATION.to_string(),
+        value: location.clone(),
+        reason: e.to_string(),
+    })
 }
 
 /// A whole number above zero, or `None` when unset.
@@ -506,6 +599,56 @@ mod tests {
             let err = Config::load(&env(vars)).await.unwrap_err().to_string();
             assert!(err.starts_with(variable), "{vars:?}: {err}");
         }
+    }
+
+    #[tokio::test]
+    async fn secops_api_builds_its_url_defaults_to_udm_and_needs_a_key() {
+        let base = [
+            ("SIEM_TYPE", "secops_api"),
+            ("SECOPS_PROJECT", "my-project"),
+            ("SECOPS_LOCATION", "europe"),
+            ("SECOPS_INSTANCE", "0a1b2c3d-4e5f"),
+            ("SECOPS_SERVICE_ACCOUNT_JSON", "{\"type\":\"service_account\"}"),
+        ];
+        let config = Config::load(&env(&base)).await.unwrap();
+        assert_eq!(
+            config.sink.url.as_ref().map(Url::as_str),
+            Some("https://europe-chronicle.googleapis.com/v1alpha/projects/my-project/locations/europe/instances/0a1b2c3d-4e5f/events:import")
+        );
+        assert_eq!(config.format, OutputFormat::Udm);
+        let secops = config.sink.secops_api.as_ref().unwrap();
+        assert_eq!(secops.service_account.expose(), "{\"type\":\"service_account\"}");
+        assert!(secops.token_url.is_none());
+
+        let mut with_url = base.to_vec();
+        with_url.push(("SIEM_URL", "http://127.0.0.1:9/v1alpha/x/events:import"));
+        with_url.push(("SECOPS_TOKEN_URL", "http://127.0.0.1:9/token"));
+        let config = Config::load(&env(&with_url)).await.unwrap();
+        assert_eq!(
+            config.sink.url.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:9/v1alpha/x/events:import")
+        );
+        let token_url = config.sink.secops_api.as_ref().and_then(|s| s.token_url.as_ref()).map(Url::as_str);
+        assert_eq!(token_url, Some("http://127.0.0.1:9/token"));
+
+        let failures: [(Vec<(&str, &str)>, &str); 4] = [
+            (
+                base.iter().copied().filter(|(k, _)| *k != "SECOPS_INSTANCE").collect(),
+                "SECOPS_INSTANCE is required",
+            ),
+            (
+                base.iter().copied().filter(|(k, _)| *k != "SECOPS_SERVICE_ACCOUNT_JSON").collect(),
+                "SECOPS_SERVICE_ACCOUNT_JSON is required",
+            ),
+            ([&base[..], &[("SIEM_FORMAT", "ocsf")]].concat(), "SIEM_FORMAT: invalid value"),
+            ([&base[..], &[("SECOPS_LOCATION", "eu/../x")]].concat(), "SECOPS_LOCATION: invalid value"),
+        ];
+        for (vars, expected) in failures {
+            let err = Config::load(&env(&vars)).await.unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{err}");
+        }
+        let udm = Config::load(&env(&[("SIEM_FORMAT", "udm")])).await.unwrap();
+        assert_eq!(udm.format, OutputFormat::Udm);
     }
 
     #[tokio::test]

@@ -130,6 +130,7 @@ fn hec_config(uri: &str) -> SinkConfig {
         splunk_host: "relay".to_string(),
         datadog_service: "audit-relay".to_string(),
         datadog_tags: None,
+        secops_api: None,
     }
 }
 

@@ -73,10 +73,10 @@ pub use classes::{
     UserAccessActivity, WebResourceAccessActivity,
 };
 pub use objects::{
-    Account, AccountType, Actor, Api, ApiRequest, ApiResponse, Cloud, Database, DatabaseType, Databucket,
-    DatabucketType, EntityType, Group, HttpMethod, HttpRequest, HttpResponse, Idp, ManagedEntity,
-    NetworkEndpoint, Observable, ObservableType, Policy, QueryInfo, RawJson, ResourceDetails, Service,
-    Session, Table, Unmapped, Url, User, UserType, WebResource,
+    Account, AccountType, Actor, Api, ApiRequest, ApiResponse, Authorization, Cloud, Database, DatabaseType,
+    Databucket, DatabucketType, EntityType, Group, HttpHeader, HttpMethod, HttpRequest, HttpResponse, Idp,
+    Location, ManagedEntity, NetworkEndpoint, Observable, ObservableType, Policy, QueryInfo, RawJson,
+    ResourceDetails, Service, Session, Table, Unmapped, Url, User, UserType, WebResource,
 };
 
 /// The OCSF schema version every event declares in `metadata.version`.
@@ -660,5 +660,64 @@ mod tests {
         change.user = Some(User { account: Some(Account::with_uid("acct-1")), ..User::default() });
         change.policies.push(Policy { name: Some("admin".to_owned()), ..Policy::default() });
         valid_json(&change);
+    }
+
+    #[test]
+    fn actor_authorizations_and_http_headers_are_schema_valid() {
+        let mut event = OcsfEvent::new(ApiActivity::Read, 1, metadata());
+        event.actor = Some(Actor {
+            user: Some(User::named("reader")),
+            authorizations: vec![Authorization {
+                decision: Some("Denied".to_owned()),
+                policy: Some(Policy {
+                    name: Some("indices:data/read/search".to_owned()),
+                    type_: Some("Privilege".to_owned()),
+                    ..Policy::default()
+                }),
+            }],
+            ..Actor::default()
+        });
+        event.api = Some(Api::new("SearchRequest"));
+        event.src_endpoint = Some(NetworkEndpoint::from_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        event.http_request = Some(HttpRequest {
+            http_headers: vec![HttpHeader { name: "Host".to_owned(), value: "search:9200".to_owned() }],
+            ..HttpRequest::default()
+        });
+        let json = valid_json(&event);
+        assert_eq!(json["actor"]["authorizations"][0]["decision"], "Denied");
+        assert_eq!(json["actor"]["authorizations"][0]["policy"]["name"], "indices:data/read/search");
+        assert_eq!(json["http_request"]["http_headers"], json!([{"name": "Host", "value": "search:9200"}]));
+        let bare = serde_json::to_value(Actor::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bare, json!({}), "no empty authorizations");
+    }
+
+    #[test]
+    fn src_endpoint_location_is_schema_valid() {
+        let mut event = OcsfEvent::new(AuthActivity::Logon, 1, metadata());
+        event.user = Some(User::named("alice"));
+        event.service = Some(Service::named("Jira"));
+        event.src_endpoint = Some(NetworkEndpoint {
+            location: Some(Location {
+                city: Some("Example City".to_owned()),
+                region: Some("Example Region".to_owned()),
+                continent: Some("EU".to_owned()),
+                desc: Some("Example Country".to_owned()),
+                ..Location::default()
+            }),
+            ..NetworkEndpoint::from_ip(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10)))
+        });
+        let json = valid_json(&event);
+        assert_eq!(json["src_endpoint"]["location"]["city"], "Example City");
+        assert_eq!(json["src_endpoint"]["location"]["continent"], "EU");
+        let nowhere = Location { desc: Some("somewhere".to_owned()), ..Location::default() };
+        assert!(!nowhere.is_identified());
+        event.src_endpoint = Some(NetworkEndpoint {
+            location: Some(nowhere),
+            ..NetworkEndpoint::from_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        });
+        assert!(
+            validate::validate_event(&event).is_err(),
+            "a location needs a city, country, region or postal code"
+        );
     }
 }

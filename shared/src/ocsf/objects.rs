@@ -225,6 +225,20 @@ pub struct Actor {
     /// Its id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_uid: Option<String>,
+    /// Authorization decisions about the actor's request (e.g. a privilege granted or missing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorizations: Vec<Authorization>,
+}
+
+/// `authorization`: one authorization decision and the policy (or privilege) it was about.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Authorization {
+    /// The decision, e.g. "Allowed" or "Denied".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The policy or privilege evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
 }
 
 impl Actor {
@@ -495,6 +509,40 @@ pub struct NetworkEndpoint {
     /// VPC id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_uid: Option<String>,
+    /// Where the endpoint is (geolocation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// `location`: a geographical location. Needs at least one of `city`, `country`, `region`,
+/// `postal_code` (see [`Location::is_identified`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Location {
+    /// City.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// Country: the ISO 3166-1 alpha-2 code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Region or state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Continent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continent: Option<String>,
+    /// Postal code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// A description of the place (e.g. a country name when no code is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+}
+
+impl Location {
+    /// Whether one of `city`, `country`, `region`, `postal_code` is set, as the schema requires.
+    pub fn is_identified(&self) -> bool {
+        self.city.is_some() || self.country.is_some() || self.region.is_some() || self.postal_code.is_some()
+    }
 }
 
 impl NetworkEndpoint {
@@ -539,6 +587,18 @@ pub struct HttpRequest {
     /// X-Forwarded-For addresses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub x_forwarded_for: Vec<String>,
+    /// Request headers, one entry per value (credentials removed by the mapping).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_headers: Vec<HttpHeader>,
+}
+
+/// `http_header`: one header value. `name` and `value` are required.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpHeader {
+    /// Header name as sent.
+    pub name: String,
+    /// One value.
+    pub value: String,
 }
 
 /// `http_response`.

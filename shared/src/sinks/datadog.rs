@@ -90,6 +90,7 @@ impl Sink for DatadogSink {
         let format = match context.format {
             OutputFormat::Ocsf => "ocsf",
             OutputFormat::Raw => "raw",
+            OutputFormat::Udm => "udm",
         };
         let mut tags = format!("source:{},format:{format}", context.source);
         if let Some(extra) = &self.tags {

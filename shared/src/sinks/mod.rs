@@ -11,6 +11,7 @@
 
 pub mod datadog;
 pub mod http;
+pub mod secops_api;
 pub mod secops_webhook;
 pub mod splunk_hec;
 pub mod stdout;
@@ -52,6 +53,16 @@ pub enum SinkError {
         sink: &'static str,
         /// The variable holding the credential (its value is never shown).
         variable: &'static str,
+    },
+    /// A credential is present but unusable (e.g. a service-account key that does not parse).
+    #[error("{sink}: {variable} is not usable: {reason}")]
+    Credential {
+        /// The sink.
+        sink: &'static str,
+        /// The variable holding the credential (its value is never shown).
+        variable: &'static str,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client: {0}")]
@@ -168,6 +179,7 @@ pub fn build(config: &SinkConfig, http: reqwest::Client) -> Result<Arc<dyn Sink>
         SiemType::SplunkHec => Arc::new(splunk_hec::SplunkHecSink::new(config, http)?),
         SiemType::Datadog => Arc::new(datadog::DatadogSink::new(config, http)?),
         SiemType::SecopsWebhook => Arc::new(secops_webhook::SecopsWebhookSink::new(config, http)?),
+        SiemType::SecopsApi => Arc::new(secops_api::SecopsApiSink::new(config, http)?),
         SiemType::Http => Arc::new(http::HttpSink::new(config, http)?),
         SiemType::Stdout => Arc::new(stdout::StdoutSink::new()),
     })

@@ -88,6 +88,7 @@ impl Sink for SplunkHecSink {
     fn encoder(&self, context: EncodeContext) -> Arc<dyn Encoder> {
         let sourcetype = self.sourcetype.clone().unwrap_or_else(|| match context.format {
             OutputFormat::Ocsf => DEFAULT_OCSF_SOURCETYPE.to_string(),
+            OutputFormat::Udm => "udm".to_string(),
             OutputFormat::Raw => raw_sourcetype(context.source).to_string(),
         });
         let mut fields = format!(

@@ -35,6 +35,7 @@ pub fn sink_config(siem_type: SiemType, url: &str, token: Option<&str>) -> SinkC
         splunk_host: "relay-host".to_string(),
         datadog_service: "audit-relay".to_string(),
         datadog_tags: None,
+        secops_api: None,
     }
 }
 

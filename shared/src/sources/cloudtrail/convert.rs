@@ -1,5 +1,6 @@
 //! Turns one record's JSON text into the event the sink receives, in the configured format: OCSF
-//! (through the mapping), or the record untouched (`SIEM_FORMAT=raw`).
+//! (through the mapping), UDM (the OCSF event through [`crate::udm::from_ocsf`]), or the record
+//! untouched (`SIEM_FORMAT=raw`).
 
 use std::borrow::Cow;
 
@@ -31,11 +32,20 @@ impl Converter {
 
     /// The outbound event for one record, or why it cannot be sent (the caller dead-letters it).
     pub fn convert(&self, record: &str) -> Result<OutboundEvent, String> {
+        if nests_deeper_than(record.as_bytes(), MAX_NESTING) {
+            return Err(format!("arrays and objects nested deeper than {MAX_NESTING} levels"));
+        }
         match self.format {
             OutputFormat::Ocsf => {
                 let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
                 let json = serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))?;
                 Ok(OutboundEvent { time_ms: event.time, json })
+            }
+            OutputFormat::Udm => {
+                let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
+                let udm = crate::udm::from_ocsf::from_event(&event)
+                    .map_err(|e| format!("could not serialize: {e}"))?;
+                Ok(OutboundEvent { time_ms: event.time, json: udm.to_string() })
             }
             OutputFormat::Raw => {
                 let time: RecordTime<'_> =
@@ -56,6 +66,43 @@ impl Converter {
     }
 }
 
+/// Deepest nesting of arrays and objects a record may have. Kept under serde_json's recursion
+/// limit (128) with room for the levels the OCSF event adds around `requestParameters`, so every
+/// event sent can be parsed by the SIEM; a deeper record would otherwise be passed through
+/// verbatim (its unknown parts are unparsed `RawValue`s) and could get a whole batch refused.
+const MAX_NESTING: usize = 100;
+
+/// Whether `json` nests arrays and objects deeper than `limit` (brackets in strings do not count).
+fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +118,39 @@ mod tests {
         let event = converter.convert(spread).unwrap();
         assert_eq!(event.json, r#"{"eventID":"e2","eventTime":"2014-07-08T17:35:27.5Z"}"#);
         assert_eq!(event.time_ms, 1_404_840_927_500);
+    }
+
+    #[test]
+    fn udm_format_translates_the_ocsf_event() {
+        let converter = Converter::new(OutputFormat::Udm, false);
+        let record = include_str!("fixtures/iam_create_user.json");
+        let event = converter.convert(record).unwrap();
+        let udm: serde_json::Value = serde_json::from_str(&event.json).unwrap();
+        assert_eq!(udm["metadata"]["event_type"], "USER_CREATION");
+        assert_eq!(udm["metadata"]["product_name"], "CloudTrail");
+        assert_eq!(udm["metadata"]["vendor_name"], "AWS");
+        assert_eq!(udm["metadata"]["product_event_type"], "CreateUser");
+        let ocsf = Converter::new(OutputFormat::Ocsf, false).convert(record).unwrap();
+        assert_eq!(event.time_ms, ocsf.time_ms);
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        let at_limit = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_NESTING - 1), "]".repeat(MAX_NESTING - 1));
+        assert!(!nests_deeper_than(at_limit.as_bytes(), MAX_NESTING));
+        let beyond = format!("{{\"a\":{}1{}}}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+        assert!(nests_deeper_than(beyond.as_bytes(), MAX_NESTING));
+        let in_string = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(1_000));
+        assert!(!nests_deeper_than(in_string.as_bytes(), MAX_NESTING));
+        for format in [OutputFormat::Ocsf, OutputFormat::Udm, OutputFormat::Raw] {
+            let record = format!(
+                "{{\"eventTime\":\"2014-07-08T17:35:27Z\",\"x\":{}{}}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            );
+            let error = Converter::new(format, false).convert(&record).unwrap_err();
+            assert_eq!(error, "arrays and objects nested deeper than 100 levels");
+        }
     }
 
     #[test]

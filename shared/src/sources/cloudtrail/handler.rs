@@ -4,8 +4,6 @@
 //! does not redeliver the others. The invocation fails (and AWS retries it) only when events could
 //! be neither delivered nor dead-lettered, or a direct notification could not be processed.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -87,7 +85,7 @@ pub async fn handle(
     deps: &Pipeline,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
-    let deadline = deadline_of(event.context.deadline);
+    let deadline = crate::timestamp::deadline_instant(event.context.deadline);
     let (messages, from_sqs) = split_messages(event.payload);
     let mut delivery = Delivery::new(
         deps.sink.clone(),
@@ -255,16 +253,4 @@ fn split_messages(payload: serde_json::Value) -> (Vec<Message>, bool) {
         }
     }
     (vec![Message { id: None, body: payload.to_string() }], false)
-}
-
-/// The invocation's deadline as an `Instant` (the context gives epoch milliseconds).
-fn deadline_of(deadline_epoch_ms: u64) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let remaining = if deadline_epoch_ms == 0 {
-        // Not set (local runs): a Lambda-like 15 minutes.
-        Duration::from_secs(900)
-    } else {
-        Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
-    };
-    Instant::now() + remaining
 }

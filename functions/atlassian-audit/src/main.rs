@@ -1,0 +1,17 @@
+//! `atlassian-audit`: on an EventBridge schedule, polls the Atlassian organization audit log and
+//! the Jira and Confluence audit records from where the last run stopped, normalizes them to OCSF
+//! and forwards them to the configured SIEM.
+
+use audit_relay::setup::Pipeline;
+use audit_relay::sources::atlassian::handler::{handle, AtlassianDeps};
+use audit_relay::{aws, telemetry};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let sdk = aws::sdk_config().await;
+    let (pipeline, env) = Pipeline::from_env(&sdk).await?;
+    let deps = AtlassianDeps::from_env(pipeline, &env).await?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&deps, event))).await
+}

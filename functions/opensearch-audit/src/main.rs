@@ -1,0 +1,17 @@
+//! `opensearch-audit`: receives OpenSearch audit logs from a CloudWatch Logs subscription filter,
+//! normalizes every record to OCSF and forwards it to the configured SIEM.
+
+use audit_relay::setup::Pipeline;
+use audit_relay::sources::opensearch::config::OpensearchConfig;
+use audit_relay::sources::opensearch::handler::handle;
+use audit_relay::{aws, telemetry};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let sdk = aws::sdk_config().await;
+    let (pipeline, env) = Pipeline::from_env(&sdk).await?;
+    let source = OpensearchConfig::load(&env)?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&pipeline, &source, event))).await
+}

@@ -1,0 +1,759 @@
+//! Atlassian audit records → OCSF 1.8.0 (api-contracts.md §5.2, §5.3, §6.1, §6.2; the whole table
+//! and every decision are in `docs/mappings/atlassian.md`). Pure: no I/O.
+//!
+//! Each product's record is read into [`Facts`] (who, from where, about what), the class comes
+//! from [`classify`], and one builder fills the class's attributes. Fields no attribute takes are
+//! kept verbatim in `unmapped`.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::classify::{classify, Kind};
+use crate::ocsf::{
+    Actor, Api, EntityType, Feature, Group, GroupActivity, Location, ManagedEntity, Metadata,
+    NetworkEndpoint, Observable, ObservableType, OcsfEvent, Product, ResourceDetails, Service, Status,
+    Unmapped, User, UserAccessActivity,
+};
+use crate::timestamp::parse_rfc3339_ms;
+
+/// The vendor of every product here.
+pub const VENDOR: &str = "Atlassian";
+/// `metadata.product.name` of organization audit log events.
+pub const ORG_PRODUCT: &str = "Atlassian Administration";
+/// `metadata.product.name` of Jira audit records.
+pub const JIRA_PRODUCT: &str = "Jira";
+/// `metadata.product.name` of Confluence audit records.
+pub const CONFLUENCE_PRODUCT: &str = "Confluence";
+/// Placeholder where OCSF requires a name the record does not have.
+const UNKNOWN: &str = "Unknown";
+
+/// Why a record could not be mapped (the poller dead-letters it).
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// Not a JSON object.
+    #[error("{product} record is not a JSON object")]
+    NotAnObject {
+        /// The product.
+        product: &'static str,
+    },
+    /// A field the mapping needs is missing or unreadable.
+    #[error("{product} record {id}: {field} is missing or not valid")]
+    Field {
+        /// The product.
+        product: &'static str,
+        /// The record id, or "(no id)".
+        id: String,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+/// What a record says, whatever the product.
+struct Facts {
+    product: &'static str,
+    uid: String,
+    time_ms: i64,
+    original_time: String,
+    logged_time: Option<i64>,
+    tenant: Option<String>,
+    log_name: &'static str,
+    /// `metadata.event_code` and `api.operation`: the action or summary.
+    action: String,
+    category: Option<String>,
+    message: Option<String>,
+    actor: Option<User>,
+    actor_app: Option<String>,
+    src: Option<NetworkEndpoint>,
+    users: Vec<User>,
+    groups: Vec<Group>,
+    entities: Vec<ManagedEntity>,
+    resources: Vec<ResourceDetails>,
+    /// The objects the resources came from, verbatim: `unmapped` in classes without `resources`.
+    objects: Vec<(&'static str, Value)>,
+    privileges: Vec<String>,
+    unmapped: Unmapped,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organization audit log (§5.2).
+
+/// The processing or event time of an organization event (the poll position), and its id.
+pub fn org_position(record: &Value) -> (Option<&str>, Option<i64>) {
+    let id = record.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let attributes = record.get("attributes");
+    let time =
+        |key| attributes.and_then(|a| a.get(key)).and_then(Value::as_str).and_then(parse_atlassian_time);
+    (id, time("processedAt").or_else(|| time("time")))
+}
+
+/// Maps one organization audit log event (`data[]` item).
+pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+    const P: &str = ORG_PRODUCT;
+    let mut record = object(json, P)?;
+    let id = take_str(&mut record, "id").ok_or(MappingError::Field {
+        product: P,
+        id: "(no id)".into(),
+        field: "id",
+    })?;
+    let field = |field| MappingError::Field { product: P, id: id.clone(), field };
+    if record.get("type").and_then(Value::as_str) == Some("events") {
+        record.remove("type");
+    }
+    let mut attributes = take_obj(&mut record, "attributes").ok_or_else(|| field("attributes"))?;
+    let original_time = take_str(&mut attributes, "time").ok_or_else(|| field("attributes.time"))?;
+    let time_ms = parse_atlassian_time(&original_time).ok_or_else(|| field("attributes.time"))?;
+    let mut unmapped = Unmapped::default();
+    let logged_time = match take_str(&mut attributes, "processedAt") {
+        Some(text) => {
+            let parsed = parse_atlassian_time(&text);
+            if parsed.is_none() {
+                keep(&mut unmapped, "processedAt", &Value::String(text));
+            }
+            parsed
+        }
+        None => None,
+    };
+    let action = take_str(&mut attributes, "action").unwrap_or_else(|| UNKNOWN.to_string());
+
+    let mut actor_user = None;
+    let mut actor_app = None;
+    if let Some(mut actor) = take_obj(&mut attributes, "actor") {
+        let mut user = person(&mut actor, &["id"], &["name", "displayName"], &["email"]);
+        if let Some(mut auth) = take_obj(&mut actor, "auth") {
+            if let Some(token) = take_str(&mut auth, "tokenId") {
+                user.credential_uid = Some(token);
+            }
+            leftovers(&mut unmapped, "actor.auth", auth);
+        }
+        if let Some(on_behalf_of) = actor.remove("onBehalfOf").filter(|v| !v.is_null()) {
+            keep(&mut unmapped, "actor.onBehalfOf", &on_behalf_of);
+        }
+        actor.remove("links");
+        leftovers(&mut unmapped, "actor", actor);
+        if user.is_identified() {
+            actor_user = Some(user);
+        } else {
+            actor_app = Some(UNKNOWN.to_string());
+        }
+    }
+
+    let mut facts = Facts {
+        product: P,
+        uid: id,
+        time_ms,
+        original_time,
+        logged_time,
+        tenant: Some(org_id.to_string()).filter(|s| !s.is_empty()),
+        log_name: "organization audit log",
+        action,
+        category: None,
+        message: None,
+        actor: actor_user,
+        actor_app,
+        src: None,
+        users: Vec::new(),
+        groups: Vec::new(),
+        entities: Vec::new(),
+        resources: Vec::new(),
+        objects: Vec::new(),
+        privileges: Vec::new(),
+        unmapped,
+    };
+    for key in ["context", "container"] {
+        if let Some(items) = attributes.remove(key) {
+            for item in items.as_array().into_iter().flatten() {
+                org_object(item, &mut facts);
+            }
+            facts.objects.push((key, items));
+        }
+    }
+    if let Some(location) = take_obj(&mut attributes, "location") {
+        facts.src = org_location(location, &mut facts.unmapped);
+    }
+    if let Some(mut message) = take_obj(&mut record, "message") {
+        facts.message = take_str(&mut message, "content");
+        if message.get("format").and_then(Value::as_str) == Some("simple") {
+            message.remove("format");
+        }
+        leftovers(&mut facts.unmapped, "message", message);
+    }
+    record.remove("links");
+    for (key, value) in attributes.into_iter().chain(record) {
+        keep(&mut facts.unmapped, &key, &value);
+    }
+    let mut event = build(facts);
+    if include_raw {
+        event.raw_data = Some(json.to_string());
+    }
+    Ok(event)
+}
+
+/// One `context[]`/`container[]` item: a user, a group, or another entity; always a resource.
+fn org_object(item: &Value, facts: &mut Facts) {
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    let id = item.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let attributes = item.get("attributes").and_then(Value::as_object);
+    let attr = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| attributes.and_then(|a| a.get(*k)).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let name = attr(&["name", "displayName", "siteName", "title", "label", "groupName", "spaceName", "key"]);
+    match kind.as_str() {
+        "users" | "user" => {
+            let user = User {
+                uid: id.clone(),
+                name: name.clone(),
+                email_addr: attr(&["email", "emailAddress"]).filter(|e| is_email(e)),
+                ..User::default()
+            };
+            if user.is_identified() {
+                facts.users.push(user);
+            }
+        }
+        "groups" | "group" => {
+            if id.is_some() || name.is_some() {
+                facts.groups.push(Group { uid: id.clone(), name: name.clone(), ..Group::default() });
+            }
+        }
+        _ => {
+            if id.is_some() || name.is_some() {
+                facts.entities.push(ManagedEntity {
+                    uid: id.clone(),
+                    name: name.clone(),
+                    type_id: Some(entity_type(&kind)),
+                    type_: Some(kind.clone()).filter(|k| !k.is_empty()),
+                    ..ManagedEntity::default()
+                });
+            }
+        }
+    }
+    if id.is_some() || name.is_some() {
+        facts.resources.push(ResourceDetails {
+            uid: id,
+            name,
+            type_: Some(kind).filter(|k| !k.is_empty()),
+            data: attributes.and_then(|a| serde_json::value::to_raw_value(a).ok()),
+            ..ResourceDetails::default()
+        });
+    }
+}
+
+/// `attributes.location` → `src_endpoint` (ip, city, region, country, `geo` as continent).
+fn org_location(mut location: Map<String, Value>, unmapped: &mut Unmapped) -> Option<NetworkEndpoint> {
+    let ip_text = take_str(&mut location, "ip");
+    let ip = ip_text.as_deref().and_then(|t| t.trim().parse::<IpAddr>().ok());
+    if let (Some(text), None) = (&ip_text, ip) {
+        keep(unmapped, "location.ip", &Value::String(text.clone()));
+    }
+    let country = take_str(&mut location, "countryName");
+    let mut place = Location {
+        city: take_str(&mut location, "city"),
+        region: take_str(&mut location, "regionName"),
+        continent: take_str(&mut location, "geo"),
+        ..Location::default()
+    };
+    match country {
+        Some(code) if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) => {
+            place.country = Some(code.to_ascii_uppercase());
+        }
+        Some(name) => place.desc = Some(name),
+        None => {}
+    }
+    leftovers(unmapped, "location", location);
+    let ip = ip?;
+    let mut endpoint = NetworkEndpoint::from_ip(ip);
+    if place.is_identified() {
+        endpoint.location = Some(place);
+    } else if let Ok(raw) = serde_json::to_value(&place) {
+        keep(unmapped, "location", &raw);
+    }
+    Some(endpoint)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jira audit records (§6.1).
+
+/// The id and creation time of a Jira record.
+pub fn jira_position(record: &Value) -> (Option<String>, Option<i64>) {
+    let id = match record.get("id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    (id, record.get("created").and_then(Value::as_str).and_then(parse_atlassian_time))
+}
+
+/// Maps one Jira audit record of `site` (its host).
+pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+    const P: &str = JIRA_PRODUCT;
+    let mut record = object(json, P)?;
+    let value = Value::Object(record.clone());
+    let (id, time_ms) = jira_position(&value);
+    let id = id.ok_or(MappingError::Field { product: P, id: "(no id)".into(), field: "id" })?;
+    let time_ms =
+        time_ms.ok_or_else(|| MappingError::Field { product: P, id: id.clone(), field: "created" })?;
+    record.remove("id");
+    let original_time = take_str(&mut record, "created").unwrap_or_default();
+    let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
+    let description = take_str(&mut record, "description");
+    let mut unmapped = Unmapped::default();
+    let mut actor = User {
+        uid: take_str(&mut record, "authorAccountId"),
+        name: take_str(&mut record, "authorKey"),
+        ..User::default()
+    };
+    if actor.uid.is_none() && actor.name.is_none() {
+        actor = User::default();
+    }
+    let src = take_str(&mut record, "remoteAddress")
+        .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
+    let mut facts = Facts {
+        product: P,
+        uid: id,
+        time_ms,
+        original_time,
+        logged_time: None,
+        tenant: Some(site.to_string()),
+        log_name: "audit records",
+        message: Some(description.unwrap_or_else(|| summary.clone())),
+        action: summary,
+        category: take_str(&mut record, "category"),
+        actor: actor.is_identified().then_some(actor),
+        actor_app: None,
+        src,
+        users: Vec::new(),
+        groups: Vec::new(),
+        entities: Vec::new(),
+        resources: Vec::new(),
+        objects: Vec::new(),
+        privileges: Vec::new(),
+        unmapped,
+    };
+    if let Some(item) = record.remove("objectItem") {
+        site_object(&item, "typeName", &mut facts);
+        facts.objects.push(("objectItem", item));
+    }
+    if let Some(items) = record.remove("associatedItems") {
+        for item in items.as_array().into_iter().flatten() {
+            site_object(item, "typeName", &mut facts);
+        }
+        facts.objects.push(("associatedItems", items));
+    }
+    if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
+        facts.privileges = privileges(changes, "fieldName", "changedTo");
+    }
+    for (key, value) in record {
+        keep(&mut facts.unmapped, &key, &value);
+    }
+    let mut event = build(facts);
+    if include_raw {
+        event.raw_data = Some(json.to_string());
+    }
+    Ok(event)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confluence audit records (§6.2).
+
+/// The id of a Confluence record, which has none of its own: a hash of the site and the record
+/// (keys sorted, so the same record always has the same id), and its creation time.
+pub fn confluence_position(record: &Value, site: &str) -> (String, Option<i64>) {
+    let mut hasher = Sha256::new();
+    hasher.update(site.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical(record).as_bytes());
+    let digest = hasher.finalize();
+    let id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    (id, record.get("creationDate").and_then(Value::as_i64))
+}
+
+/// Maps one Confluence audit record of `site` (its host).
+pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+    const P: &str = CONFLUENCE_PRODUCT;
+    let mut record = object(json, P)?;
+    let (id, time_ms) = confluence_position(&Value::Object(record.clone()), site);
+    let time_ms =
+        time_ms.ok_or_else(|| MappingError::Field { product: P, id: id.clone(), field: "creationDate" })?;
+    let original_time = record.remove("creationDate").map(|v| v.to_string()).unwrap_or_default();
+    let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
+    let description = take_str(&mut record, "description");
+    let mut unmapped = Unmapped::default();
+    let mut actor = None;
+    let mut actor_app = None;
+    if let Some(mut author) = take_obj(&mut record, "author") {
+        let user =
+            person(&mut author, &["accountId", "userKey"], &["username", "publicName", "displayName"], &[]);
+        if let Some(kind) = take_str(&mut author, "type") {
+            if kind != "user" {
+                keep(&mut unmapped, "author.type", &Value::String(kind));
+            }
+        }
+        leftovers(&mut unmapped, "author", author);
+        if user.is_identified() {
+            actor = Some(user);
+        } else {
+            actor_app = Some(UNKNOWN.to_string());
+        }
+    }
+    let src = take_str(&mut record, "remoteAddress")
+        .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
+    let mut facts = Facts {
+        product: P,
+        uid: id,
+        time_ms,
+        original_time,
+        logged_time: None,
+        tenant: Some(site.to_string()),
+        log_name: "audit records",
+        message: Some(description.unwrap_or_else(|| summary.clone())),
+        action: summary,
+        category: take_str(&mut record, "category"),
+        actor,
+        actor_app,
+        src,
+        users: Vec::new(),
+        groups: Vec::new(),
+        entities: Vec::new(),
+        resources: Vec::new(),
+        objects: Vec::new(),
+        privileges: Vec::new(),
+        unmapped,
+    };
+    if let Some(item) = record.remove("affectedObject") {
+        site_object(&item, "objectType", &mut facts);
+        facts.objects.push(("affectedObject", item));
+    }
+    if let Some(items) = record.remove("associatedObjects") {
+        for item in items.as_array().into_iter().flatten() {
+            site_object(item, "objectType", &mut facts);
+        }
+        facts.objects.push(("associatedObjects", items));
+    }
+    if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
+        facts.privileges = privileges(changes, "name", "newValue");
+    }
+    for (key, value) in record {
+        keep(&mut facts.unmapped, &key, &value);
+    }
+    let mut event = build(facts);
+    if include_raw {
+        event.raw_data = Some(json.to_string());
+    }
+    Ok(event)
+}
+
+/// A Jira `objectItem`/`associatedItems[]` or Confluence `affectedObject`/`associatedObjects[]`.
+fn site_object(item: &Value, type_key: &str, facts: &mut Facts) {
+    let text =
+        |key: &str| item.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let kind = text(type_key).unwrap_or_default();
+    let (id, name) = (text("id"), text("name"));
+    if id.is_none() && name.is_none() {
+        return;
+    }
+    match kind.to_ascii_lowercase().as_str() {
+        "user" => facts.users.push(User { uid: id.clone(), name: name.clone(), ..User::default() }),
+        "group" => facts.groups.push(Group { uid: id.clone(), name: name.clone(), ..Group::default() }),
+        _ => facts.entities.push(ManagedEntity {
+            uid: id.clone(),
+            name: name.clone(),
+            type_id: Some(entity_type(&kind)),
+            type_: Some(kind.clone()).filter(|k| !k.is_empty()),
+            ..ManagedEntity::default()
+        }),
+    }
+    facts.resources.push(ResourceDetails {
+        uid: id,
+        name,
+        type_: Some(kind).filter(|k| !k.is_empty()),
+        ..ResourceDetails::default()
+    });
+}
+
+/// Permission or role names from changed values whose field names a permission or role.
+fn privileges(changes: &[Value], field_key: &str, value_key: &str) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| {
+            c.get(field_key).and_then(Value::as_str).is_some_and(|f| {
+                let f = f.to_ascii_lowercase();
+                f.contains("permission") || f.contains("role")
+            })
+        })
+        .filter_map(|c| {
+            c.get(value_key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event, by class.
+
+fn build(facts: Facts) -> OcsfEvent {
+    let kind = classify(&facts.action, facts.category.as_deref());
+    // A grant to a group (and to no user) is the group's privilege change.
+    let kind = match kind {
+        Kind::Access(activity) if facts.users.is_empty() && !facts.groups.is_empty() => {
+            Kind::Group(match activity {
+                UserAccessActivity::RevokePrivileges => GroupActivity::RevokePrivileges,
+                _ => GroupActivity::AssignPrivileges,
+            })
+        }
+        other => other,
+    };
+    let mut product = Product::new(facts.product, VENDOR);
+    product.feature = facts.category.clone().map(|name| Feature { name });
+    let mut metadata = Metadata::new(product);
+    metadata.uid = Some(facts.uid);
+    metadata.event_code = Some(facts.action.clone());
+    metadata.original_time = Some(facts.original_time);
+    metadata.logged_time = facts.logged_time;
+    metadata.tenant_uid = facts.tenant;
+    metadata.log_name = Some(facts.log_name.into());
+    let mut event = OcsfEvent::new(kind.class_activity(), facts.time_ms, metadata);
+    event.message = facts.message;
+    event.unmapped = facts.unmapped;
+
+    let actor = Actor { user: facts.actor.clone(), app_name: facts.actor_app, ..Actor::default() };
+    if let Some(user) = &actor.user {
+        if let Some(name) = &user.name {
+            event.observables.push(Observable::new(
+                "actor.user.name",
+                ObservableType::UserName,
+                name.clone(),
+            ));
+        }
+        if let Some(email) = &user.email_addr {
+            event.observables.push(Observable::new(
+                "actor.user.email_addr",
+                ObservableType::EmailAddress,
+                email.clone(),
+            ));
+        }
+    }
+    if let Some(ip) = facts.src.as_ref().and_then(|s| s.ip) {
+        event.observables.push(Observable::new("src_endpoint.ip", ObservableType::IpAddress, ip.to_string()));
+    }
+    let subject = || {
+        facts.users.first().cloned().or_else(|| facts.actor.clone()).unwrap_or_else(|| User::named(UNKNOWN))
+    };
+    let mut takes_resources = false;
+    match kind {
+        Kind::Auth { failed, .. } => {
+            event.user = Some(subject());
+            event.service = Some(Service::named(facts.product));
+            event.set_status(if failed { Status::Failure } else { Status::Success });
+        }
+        Kind::Account(_) => event.user = Some(subject()),
+        Kind::Group(activity) => {
+            event.group = Some(
+                facts
+                    .groups
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| Group { name: Some(UNKNOWN.to_string()), ..Group::default() }),
+            );
+            event.user = facts.users.first().cloned();
+            if matches!(activity, GroupActivity::AssignPrivileges | GroupActivity::RevokePrivileges) {
+                event.privileges = privileges_or_action(facts.privileges, &facts.action);
+            }
+        }
+        Kind::Access(_) => {
+            event.user = Some(facts.users.first().cloned().unwrap_or_else(|| User::named(UNKNOWN)));
+            event.privileges = privileges_or_action(facts.privileges, &facts.action);
+            takes_resources = true;
+        }
+        Kind::Entity { noun, .. } => {
+            let entity = facts.entities.first().cloned().unwrap_or_else(|| ManagedEntity {
+                name: Some(noun.to_string()),
+                type_id: Some(entity_type(noun)),
+                type_: Some(noun.to_string()),
+                ..ManagedEntity::default()
+            });
+            event.entity = Some(entity);
+        }
+        Kind::Api(_) => {
+            let mut api = Api::new(facts.action.clone());
+            api.service = Some(Service::named(facts.product));
+            event.api = Some(api);
+            takes_resources = true;
+        }
+    }
+    if let Some(user) = event.user.as_ref() {
+        if let Some(name) = &user.name {
+            event.observables.push(Observable::new("user.name", ObservableType::UserName, name.clone()));
+        }
+    }
+    if takes_resources {
+        event.resources = facts.resources;
+    } else {
+        for (key, value) in &facts.objects {
+            keep(&mut event.unmapped, key, value);
+        }
+    }
+    let needs_actor = matches!(kind, Kind::Api(_));
+    if !actor.is_empty() {
+        event.actor = Some(actor);
+    } else if needs_actor {
+        event.actor = Some(Actor { app_name: Some(UNKNOWN.to_string()), ..Actor::default() });
+    }
+    event.src_endpoint = match facts.src {
+        Some(src) => Some(src),
+        None if needs_actor => {
+            Some(NetworkEndpoint { name: Some(UNKNOWN.to_string()), ..NetworkEndpoint::default() })
+        }
+        None => None,
+    };
+    event
+}
+
+fn privileges_or_action(privileges: Vec<String>, action: &str) -> Vec<String> {
+    if privileges.is_empty() {
+        vec![action.to_string()]
+    } else {
+        privileges
+    }
+}
+
+/// `managed_entity.type_id` from an Atlassian object type or entity noun.
+fn entity_type(kind: &str) -> EntityType {
+    match kind.to_ascii_lowercase().as_str() {
+        "users" | "user" => EntityType::User,
+        "groups" | "group" => EntityType::Group,
+        "orgs" | "org" | "organization" | "organizations" => EntityType::Organization,
+        "policies" | "policy" => EntityType::Policy,
+        "domains" | "domain" => EntityType::NetworkZone,
+        _ => EntityType::Other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small readers.
+
+/// Parses an Atlassian time: RFC 3339, or Jira's `2014-03-19T18:45:42.967+0000`.
+pub fn parse_atlassian_time(text: &str) -> Option<i64> {
+    if let Some(ms) = parse_rfc3339_ms(text) {
+        return Some(ms);
+    }
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    if n > 5 && matches!(bytes[n - 5], b'+' | b'-') && bytes[n - 4..].iter().all(u8::is_ascii_digit) {
+        return parse_rfc3339_ms(&format!("{}:{}", &text[..n - 2], &text[n - 2..]));
+    }
+    None
+}
+
+fn object(json: &str, product: &'static str) -> Result<Map<String, Value>, MappingError> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(MappingError::NotAnObject { product }),
+    }
+}
+
+/// Removes and returns a non-empty string member; other values stay (and end up unmapped).
+fn take_str(map: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match map.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => match map.remove(key) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        },
+        Some(Value::String(_) | Value::Null) => {
+            map.remove(key);
+            None
+        }
+        _ => None,
+    }
+}
+
+fn take_obj(map: &mut Map<String, Value>, key: &str) -> Option<Map<String, Value>> {
+    match map.get(key) {
+        Some(Value::Object(_)) => match map.remove(key) {
+            Some(Value::Object(o)) => Some(o),
+            _ => None,
+        },
+        Some(Value::Null) => {
+            map.remove(key);
+            None
+        }
+        _ => None,
+    }
+}
+
+/// A user from the first present id, name and e-mail keys (an e-mail must look like one).
+fn person(map: &mut Map<String, Value>, ids: &[&str], names: &[&str], emails: &[&str]) -> User {
+    let mut first = |keys: &[&str]| keys.iter().find_map(|k| take_str(map, k));
+    let uid = first(ids);
+    let name = first(names);
+    let email = first(emails);
+    let (email_addr, bad_email) = match email {
+        Some(e) if is_email(&e) => (Some(e), None),
+        other => (None, other),
+    };
+    if let Some(bad) = bad_email {
+        map.insert("email".to_string(), Value::String(bad));
+    }
+    User { uid, name, email_addr, ..User::default() }
+}
+
+/// `remoteAddress` → `src_endpoint.ip` (kept unmapped when it is not an address).
+fn address(text: &str, unmapped: &mut Unmapped, key: &str) -> Option<NetworkEndpoint> {
+    match text.trim().parse::<IpAddr>() {
+        Ok(ip) => Some(NetworkEndpoint::from_ip(ip)),
+        Err(_) => {
+            keep(unmapped, key, &Value::String(text.to_string()));
+            None
+        }
+    }
+}
+
+/// Keeps the rest of a nested object under `prefix.key`.
+fn leftovers(unmapped: &mut Unmapped, prefix: &str, map: Map<String, Value>) {
+    for (key, value) in map {
+        keep(unmapped, &format!("{prefix}.{key}"), &value);
+    }
+}
+
+/// Keeps a non-null value in `unmapped`.
+fn keep(unmapped: &mut Unmapped, key: &str, value: &Value) {
+    if value.is_null() {
+        return;
+    }
+    if let Ok(raw) = serde_json::value::to_raw_value(value) {
+        unmapped.insert_raw(key.to_string(), raw);
+    }
+}
+
+/// Whether `text` matches the OCSF e-mail pattern.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else { return false };
+    let local_ok = !local.is_empty()
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+,-./=?^_`{|}~".contains(c));
+    let Some((head, tail)) = domain.split_once('.') else { return false };
+    let head_ok = !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let tail_ok = !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    local_ok && head_ok && tail_ok
+}
+
+/// JSON text with object keys sorted at every level.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let members: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v)))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
