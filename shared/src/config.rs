@@ -172,10 +172,30 @@ impl EnvReader {
         let Some(raw) = self.string(name) else { return Ok(None) };
         check_endpoint_url(&raw).map(Some).map_err(|reason| ConfigError::Invalid {
             variable: name.to_string(),
-            value: raw,
+            value: redact_url(&raw),
             reason,
         })
     }
+}
+
+/// `raw` as an error may show it: a URL's user info and query can carry a key, so both are
+/// replaced by `***`.
+fn redact_url(raw: &str) -> String {
+    let (before_query, query) = match raw.split_once('?') {
+        Some((before, _)) => (before, "?***"),
+        None => (raw, ""),
+    };
+    let shown = match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://***{}", &rest[at..]),
+                None => before_query.to_string(),
+            }
+        }
+        None => before_query.to_string(),
+    };
+    format!("{shown}{query}")
 }
 
 /// Accepts `https://…`, and `http://…` only for loopback hosts (tests, a local receiver).
@@ -667,6 +687,20 @@ mod tests {
         }
         for bad in ["http://10.0.0.1/", "http://localhost.evil.com/", "file:///etc/passwd"] {
             assert!(check_endpoint_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_url_is_shown_without_its_user_info_or_query() {
+        let cases = [
+            ("http://siem.example.com/in?api_key=k-123&x=1", "http://siem.example.com/in?***"),
+            ("ftp://user:pw-456@siem.example.com/a@b", "ftp://***@siem.example.com/a@b"),
+            ("https://u:p@[bad/x?k=1", "https://***@[bad/x?***"),
+            ("not a url ?key=k-789", "not a url ?***"),
+        ];
+        for (raw, shown) in cases {
+            let error = Config::load(&env(&[("SIEM_TYPE", "http"), ("SIEM_URL", raw)])).await.unwrap_err();
+            assert_eq!(error.to_string().split('"').nth(1), Some(shown), "{error}");
         }
     }
 }

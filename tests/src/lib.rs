@@ -5,4 +5,5 @@
 
 pub mod corpus;
 pub mod moto;
+pub mod proxy;
 pub mod receiver;

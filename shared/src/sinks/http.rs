@@ -31,6 +31,8 @@ pub struct HttpSink {
     url: url::Url,
     authorization: Option<HeaderValue>,
     token: Secret,
+    /// The URL's password and query values: any may be a key, and a receiver may echo the URL.
+    url_secrets: Vec<Secret>,
 }
 
 impl HttpSink {
@@ -40,13 +42,23 @@ impl HttpSink {
             Some(token) => Some(secret_header(Some(token), "Bearer ", NAME, crate::config::SIEM_TOKEN)?),
             None => None,
         };
+        let url = required_url(config, NAME)?;
         Ok(Self {
             http,
-            url: required_url(config, NAME)?,
+            url_secrets: url_secrets(&url),
+            url,
             authorization,
             token: config.token.clone().unwrap_or_else(|| Secret::new("")),
         })
     }
+}
+
+/// The values in `url` that may be credentials: its password and its query values (those of at
+/// least 4 characters, so that `x=1` does not mask every `1` of a response summary).
+fn url_secrets(url: &url::Url) -> Vec<Secret> {
+    let password = url.password().map(str::to_owned);
+    let query = url.query_pairs().map(|(_, value)| value.into_owned());
+    password.into_iter().chain(query).filter(|v| v.len() >= 4).map(Secret::new).collect()
 }
 
 #[async_trait]
@@ -77,7 +89,10 @@ impl Sink for HttpSink {
             request = request.header(AUTHORIZATION, authorization.clone());
         }
         match execute(request.body(body), timeout).await {
-            Ok(response) => response.reply(classify_status(response.status), &[&self.token]),
+            Ok(response) => {
+                let secrets: Vec<&Secret> = std::iter::once(&self.token).chain(&self.url_secrets).collect();
+                response.reply(classify_status(response.status), &secrets)
+            }
             Err(reply) => reply,
         }
     }
@@ -131,5 +146,19 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn url_password_and_query_values_are_masked_in_summaries() {
+        let url = url::Url::parse("https://u:pass-word@siem.example.com/in?api_key=k-123456&x=1").unwrap();
+        let secrets = super::url_secrets(&url);
+        let exposed: Vec<&str> = secrets.iter().map(super::Secret::expose).collect();
+        assert_eq!(exposed, ["pass-word", "k-123456"]);
+        let refs: Vec<&super::Secret> = secrets.iter().collect();
+        let text = "401: bad key k-123456 for https://u:pass-word@siem.example.com/in?api_key=k-123456&x=1";
+        assert_eq!(
+            crate::sinks::sanitize(text, &refs),
+            "401: bad key *** for https://u:***@siem.example.com/in?api_key=***&x=1"
+        );
     }
 }

@@ -175,3 +175,157 @@ pub async fn forward_s3_object(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Hostile records through the whole read → convert → deliver path, with a real HTTP receiver
+    //! and a recording dead-letter store: one bad record is dead-lettered with its reason, the
+    //! records around it are delivered, and nothing overflows the stack.
+
+    use std::sync::Arc;
+
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::config::{OutputFormat, SiemType, Source};
+    use crate::sinks::test_support::{gunzip, settings, sink_config, RecordingDeadLetter};
+    use crate::sinks::{self, Sink};
+
+    const LIMITS: ReadLimits = ReadLimits { max_object_bytes: 1 << 30, max_record_bytes: 8 << 20 };
+
+    fn good(i: u32) -> String {
+        format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:0{i}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"good-{i}","recipientAccountId":"111122223333","userIdentity":{{"type":"IAMUser","accountId":"111122223333","userName":"u{i}"}}}}"#
+        )
+    }
+
+    /// Forwards `doc` through an `http` sink on a local server; returns the `metadata.uid`s
+    /// delivered, the dead letters as (reason, line), and the result.
+    async fn forward_doc(
+        doc: Vec<u8>,
+        format: OutputFormat,
+    ) -> (Vec<String>, Vec<(String, String)>, ObjectCounts, Result<(), ForwardError>) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+        let settings = settings(1, 1);
+        let config = sink_config(SiemType::Http, &format!("{}/in", server.uri()), Some("tok"));
+        let sink: Arc<dyn Sink> = sinks::build(&config, sinks::http_client(&settings).unwrap()).unwrap();
+        let store = RecordingDeadLetter::new();
+        let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None);
+        let converter = Converter::new(format, false);
+        let mut counts = ObjectCounts::default();
+        let input = std::io::Cursor::new(doc);
+        let result = forward_stream(input, "test.json", &mut delivery, &converter, LIMITS, &mut counts).await;
+        delivery.finish().await.unwrap();
+        let mut uids = Vec::new();
+        for request in server.received_requests().await.unwrap() {
+            for line in gunzip(&request.body).lines() {
+                let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                let uid = event["metadata"]["uid"].as_str().or(event["eventID"].as_str());
+                uids.push(uid.unwrap().to_string());
+            }
+        }
+        let letters = store
+            .letters()
+            .into_iter()
+            .flat_map(|l| {
+                let text = String::from_utf8_lossy(&l.lines).into_owned();
+                text.lines().map(|line| (l.reason.clone(), line.to_string())).collect::<Vec<_>>()
+            })
+            .collect();
+        (uids, letters, counts, result)
+    }
+
+    fn doc(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = b"{\"Records\":[".to_vec();
+        out.extend(records.join(&b","[..]));
+        out.extend_from_slice(b"]}");
+        out
+    }
+
+    #[tokio::test]
+    async fn deeply_nested_records_are_dead_lettered_and_the_next_records_delivered() {
+        const DEPTH: usize = 100_000;
+        let nested = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+        let in_parameters = format!(
+            r#"{{"eventTime":"2024-11-19T12:00:00Z","eventID":"deep-1","eventName":"PutObject","requestParameters":{nested}}}"#
+        );
+        let in_unknown_field =
+            format!(r#"{{"eventTime":"2024-11-19T12:00:00Z","eventID":"deep-2","x":{nested}}}"#);
+        let records = [
+            good(0),
+            nested.clone(),
+            good(1),
+            in_parameters.clone(),
+            good(2),
+            in_unknown_field.clone(),
+            good(3),
+        ];
+        let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.clone().into_bytes()).collect();
+        for format in [OutputFormat::Ocsf, OutputFormat::Raw] {
+            let (uids, letters, counts, result) = forward_doc(doc(&bytes), format).await;
+            result.unwrap();
+            assert_eq!(counts, ObjectCounts { records: 7, events: 4, rejected: 3 }, "{format:?}");
+            assert_eq!(uids, ["good-0", "good-1", "good-2", "good-3"], "{format:?}");
+            let reason =
+                |i: u32| format!("test.json record {i}: arrays and objects nested deeper than 100 levels");
+            let expected = vec![
+                (reason(1), nested.clone()),
+                (reason(3), in_parameters.clone()),
+                (reason(5), in_unknown_field.clone()),
+            ];
+            assert!(letters == expected, "{format:?}: dead letters differ");
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_record_is_dead_lettered_and_the_others_delivered() {
+        let mut bad = br#"{"eventTime":"2024-11-19T12:00:00Z","eventID":"bad-utf8","userAgent":"x"#.to_vec();
+        bad.extend_from_slice(&[0xff, 0xfe, b'"', b'}']);
+        let (uids, letters, counts, result) =
+            forward_doc(doc(&[good(0).into_bytes(), bad, good(1).into_bytes()]), OutputFormat::Ocsf).await;
+        result.unwrap();
+        assert_eq!(counts, ObjectCounts { records: 3, events: 2, rejected: 1 });
+        assert_eq!(uids, ["good-0", "good-1"]);
+        assert_eq!(
+            letters,
+            vec![(
+                "test.json record 1: invalid UTF-8: invalid utf-8 sequence of 1 bytes from index 71".to_string(),
+                "{\"eventTime\":\"2024-11-19T12:00:00Z\",\"eventID\":\"bad-utf8\",\"userAgent\":\"x\u{fffd}\u{fffd}\"}"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_five_megabyte_record_under_the_default_cap_is_mapped_then_held_to_the_sink_limit() {
+        let policy = "a".repeat(5 << 20);
+        let big = format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:09Z","eventSource":"iam.amazonaws.com","eventName":"PutUserPolicy","awsRegion":"us-east-1","eventID":"big-1","requestParameters":{{"policyDocument":"{policy}"}}}}"#
+        );
+        assert!(big.len() > 5 << 20 && big.len() < LIMITS.max_record_bytes);
+        let event = Converter::new(OutputFormat::Ocsf, false).convert(&big).unwrap();
+        let mapped: serde_json::Value = serde_json::from_str(&event.json).unwrap();
+        assert_eq!(mapped["metadata"]["uid"], "big-1");
+        assert!(event.json.contains(&format!("\"policyDocument\":\"{policy}\"")), "the policy is kept whole");
+
+        // The `http` sink takes at most 4,000,000 bytes a request: the event is dead-lettered whole,
+        // with the reason, and its neighbours are delivered.
+        let (uids, letters, counts, result) = forward_doc(
+            doc(&[good(0).into_bytes(), big.into_bytes(), good(1).into_bytes()]),
+            OutputFormat::Ocsf,
+        )
+        .await;
+        result.unwrap();
+        assert_eq!(counts, ObjectCounts { records: 3, events: 3, rejected: 0 });
+        assert_eq!(uids, ["good-0", "good-1"]);
+        assert_eq!(letters.len(), 1);
+        let (reason, line) = &letters[0];
+        assert_eq!(
+            reason,
+            &format!("event of {} bytes exceeds the http limit of 3999999 bytes per event", event.json.len())
+        );
+        assert_eq!(line, &event.json);
+    }
+}

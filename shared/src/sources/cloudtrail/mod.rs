@@ -8,3 +8,6 @@ pub mod mapping;
 pub mod notification;
 pub mod reader;
 pub mod splitter;
+
+#[cfg(test)]
+mod proptests;

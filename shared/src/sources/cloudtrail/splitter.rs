@@ -221,6 +221,9 @@ impl RecordSplitter {
                             self.pos += 1;
                             self.phase = Phase::TopAfterValue;
                         }
+                        // No value starts with `}`, and a scalar scan would end on it at once: an
+                        // empty record, forever.
+                        b'}' => return Err(self.syntax(b)),
                         _ => {
                             self.mark = self.pos;
                             self.scan = ValueScan::default();
@@ -459,6 +462,20 @@ mod tests {
             match end {
                 Err(SplitError::NotCloudTrail(message)) => assert!(message.contains(why), "{doc}: {message}"),
                 other => panic!("{doc}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_brace_where_an_element_should_be_is_an_error_not_endless_empty_records() {
+        for doc in [&br#"{"Records":[{"a":1}}"#[..], br#"{"Records":[}"#, br#"{"Records":[1, }]}"#] {
+            for chunk in [1, 3, doc.len()] {
+                let (records, end) = split(doc, chunk, 1 << 20);
+                assert!(records.len() <= 1, "{records:?}");
+                assert!(
+                    matches!(end, Err(SplitError::Syntax { ref found, .. }) if found == "'}'"),
+                    "{end:?}"
+                );
             }
         }
     }

@@ -9,3 +9,6 @@ pub mod handler;
 pub mod mapping;
 pub mod payload;
 pub mod record;
+
+#[cfg(test)]
+mod proptests;
