@@ -7,14 +7,12 @@
 use std::sync::Arc;
 
 use lambda_runtime::LambdaEvent;
-use serde::Serialize;
 
 use super::config::AtlassianConfig;
 use super::streams;
 use crate::config::{ConfigError, EnvReader, Source};
-use crate::metrics::InvocationMetrics;
 use crate::poller::{
-    epoch_ms, ApiHttp, PollSettings, Poller, PollerConfig, RunClock, RunReport, Stream, StreamReport,
+    conclude, ApiHttp, PollSettings, Poller, PollerConfig, RunClock, RunError, RunSummary, Stream,
 };
 use crate::setup::Pipeline;
 
@@ -70,44 +68,11 @@ impl AtlassianDeps {
     }
 }
 
-/// What one invocation did.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    /// Per stream: events, pages, behind, newest event time, status.
-    pub streams: Vec<StreamReport>,
-    /// Events the sink accepted.
-    pub events_delivered: u64,
-    /// Events and records dead-lettered.
-    pub dead_lettered: u64,
-    /// Sink requests retried.
-    pub retries: u64,
-    /// Whether a stream stopped before catching up (the next run continues).
-    pub behind: bool,
-}
+/// What one invocation did (the summary every poller returns).
+pub type Summary = RunSummary;
 
-/// Why the invocation fails.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// One or more streams failed; `retryable` is false for refused credentials and foreign hosts,
-    /// which need an operator.
-    #[error("{}{}", if *.retryable { "retryable: " } else { "" }, .message)]
-    Streams {
-        /// Every failed stream and why.
-        message: String,
-        /// Whether running again may succeed.
-        retryable: bool,
-    },
-}
-
-impl From<HandlerError> for lambda_runtime::Diagnostic {
-    fn from(error: HandlerError) -> Self {
-        let error_type = match &error {
-            HandlerError::Streams { retryable: true, .. } => "Retryable.StreamFailed",
-            HandlerError::Streams { retryable: false, .. } => "StreamFailed",
-        };
-        Self { error_type: error_type.to_string(), error_message: error.to_string() }
-    }
-}
+/// Why the invocation fails (as for every poller).
+pub type HandlerError = RunError;
 
 /// Handles one scheduled invocation.
 #[tracing::instrument(skip_all, fields(request_id = %event.context.request_id))]
@@ -124,42 +89,5 @@ pub async fn handle(
 /// Runs one poll of every stream: the summary, and the error the run fails with (if any).
 pub async fn poll(deps: &AtlassianDeps, clock: &RunClock) -> (Summary, Result<(), HandlerError>) {
     let report = deps.poller.poll(&deps.streams, clock).await;
-    let now_ms = epoch_ms();
-    let delivery = report.delivery();
-    let mut metrics = InvocationMetrics::new(Source::Atlassian, &delivery);
-    metrics.records_in = report.records();
-    metrics.skipped = report.streams.iter().map(|s| s.duplicates).sum();
-    metrics.poller_lag_seconds = report.max_lag_seconds(now_ms);
-    metrics.emit();
-    let result = failure(&report);
-    let summary = Summary {
-        events_delivered: delivery.delivered,
-        dead_lettered: delivery.dead_lettered,
-        retries: delivery.retries,
-        behind: report.behind(),
-        streams: report.streams,
-    };
-    tracing::info!(
-        streams = summary.streams.len(),
-        events_delivered = summary.events_delivered,
-        dead_lettered = summary.dead_lettered,
-        behind = summary.behind,
-        failed = result.is_err(),
-        "Poll done."
-    );
-    (summary, result)
-}
-
-fn failure(report: &RunReport) -> Result<(), HandlerError> {
-    let mut messages = Vec::new();
-    let mut retryable = true;
-    for (stream, error) in report.failures() {
-        retryable &= error.is_retryable();
-        messages.push(format!("{stream}: {error}"));
-    }
-    if messages.is_empty() {
-        Ok(())
-    } else {
-        Err(HandlerError::Streams { message: messages.join("; "), retryable })
-    }
+    conclude(Source::Atlassian, report)
 }
