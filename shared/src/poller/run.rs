@@ -674,8 +674,8 @@ impl Poller {
         match self.settings.format {
             OutputFormat::Ocsf => {
                 let event = api.map(record, self.settings.include_raw)?;
-                let json = serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))?;
-                Ok(OutboundEvent { time_ms: event.time, json })
+                let size_hint = record.json.len() * 2 + 512;
+                OutboundEvent::serialize(event.time, &event, size_hint)
             }
             OutputFormat::Udm => {
                 Ok(OutboundEvent { time_ms: record.time_ms, json: api.udm(record)?.to_string() })

@@ -38,8 +38,8 @@ impl Converter {
         match self.format {
             OutputFormat::Ocsf => {
                 let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
-                let json = serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))?;
-                Ok(OutboundEvent { time_ms: event.time, json })
+                // The event is about one and a half times the record (names and captions added).
+                OutboundEvent::serialize(event.time, &event, record.len() + record.len() / 2 + 512)
             }
             OutputFormat::Udm => {
                 let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
@@ -74,22 +74,31 @@ const MAX_NESTING: usize = 100;
 
 /// Whether `json` nests arrays and objects deeper than `limit` (brackets in strings do not count).
 fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    // Nesting can be no deeper than the count of opening brackets: a vectorised count settles
+    // almost every record without the byte-by-byte walk below (it was a fifth of the run time).
+    if memchr::memchr2_iter(b'{', b'[', json).take(limit + 1).count() <= limit {
+        return false;
+    }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&byte) = json.get(at) {
         match byte {
-            b'"' => in_string = true,
+            // Jump over the string's contents to its closing quote, stepping over escapes.
+            b'"' => {
+                at += 1;
+                loop {
+                    let rest = json.get(at..).unwrap_or_default();
+                    let Some(offset) = memchr::memchr2(b'"', b'\\', rest) else {
+                        // Unterminated: the parser will say so.
+                        return false;
+                    };
+                    at += offset;
+                    if json[at] == b'"' {
+                        break;
+                    }
+                    at += 2;
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -99,6 +108,7 @@ fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     false
 }
@@ -142,6 +152,22 @@ mod tests {
         assert!(nests_deeper_than(beyond.as_bytes(), MAX_NESTING));
         let in_string = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(1_000));
         assert!(!nests_deeper_than(in_string.as_bytes(), MAX_NESTING));
+        // More brackets than the limit, but side by side: the exact walk, not the count, decides.
+        let flat = format!("{{\"a\":[{}1]}}", "[],{}".repeat(MAX_NESTING));
+        assert!(!nests_deeper_than(flat.as_bytes(), MAX_NESTING));
+        let escaped_quote =
+            format!("{{\"a\":\"\\\\\",\"b\":{}1{}}}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+        assert!(
+            nests_deeper_than(escaped_quote.as_bytes(), MAX_NESTING),
+            "a string ending in an escaped backslash ends there"
+        );
+        let cut = format!("{}\"abc\\", "[".repeat(MAX_NESTING + 1));
+        assert!(nests_deeper_than(cut.as_bytes(), MAX_NESTING));
+        let cut_in_string = format!("{{\"a\":\"{}\\", "[],".repeat(MAX_NESTING));
+        assert!(
+            !nests_deeper_than(cut_in_string.as_bytes(), MAX_NESTING),
+            "a cut string is left to the parser"
+        );
         for format in [OutputFormat::Ocsf, OutputFormat::Udm, OutputFormat::Raw] {
             let record = format!(
                 "{{\"eventTime\":\"2014-07-08T17:35:27Z\",\"x\":{}{}}}",
