@@ -3,7 +3,10 @@
 //! parallel without sharing buckets.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failed set-up should stop the test
 
+pub mod audit_apis;
 pub mod corpus;
 pub mod moto;
+pub mod offline;
 pub mod proxy;
 pub mod receiver;
+pub mod stats;

@@ -7,9 +7,18 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A Splunk HEC endpoint answering `{"text":"Success","code":0}`.
+/// A Splunk HEC endpoint answering `{"text":"Success","code":0}`, keeping what it receives.
 pub async fn splunk_hec() -> MockServer {
-    let server = MockServer::start().await;
+    splunk_hec_on(MockServer::start().await).await
+}
+
+/// A Splunk HEC endpoint answering `Success` that keeps nothing (benchmarks: no memory grows with
+/// what it is sent).
+pub async fn splunk_hec_discarding() -> MockServer {
+    splunk_hec_on(MockServer::builder().disable_request_recording().start().await).await
+}
+
+async fn splunk_hec_on(server: MockServer) -> MockServer {
     Mock::given(method("POST"))
         .and(path("/services/collector/event"))
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"text":"Success","code":0}"#))

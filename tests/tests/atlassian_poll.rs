@@ -14,6 +14,7 @@ use audit_relay::setup::Pipeline;
 use audit_relay::sources::atlassian::config::AtlassianConfig;
 use audit_relay::sources::atlassian::handler::{handle, poll, AtlassianDeps, HandlerError};
 use audit_relay::{dead_letter, sinks};
+use audit_relay_tests::audit_apis::org_event;
 use audit_relay_tests::moto::{self, MotoServer};
 use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
 use lambda_runtime::{Context, LambdaEvent};
@@ -27,31 +28,6 @@ const CHECKPOINT: &str = "checkpoints/atlassian/org-0f0f0f0f-0000-4000-8000-0000
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// An organization audit event processed at `processed_ms`.
-fn org_event(i: usize, processed_ms: i64) -> Value {
-    let time = |ms: i64| audit_relay::timestamp::format_rfc3339_ms(ms);
-    let (action, context) = match i % 4 {
-        0 => ("user_login", json!([])),
-        1 => (
-            "user_created",
-            json!([{"id": format!("712020:u-{i}"), "type": "users", "attributes": {"name": format!("user {i}")}}]),
-        ),
-        2 => (
-            "group_member_added",
-            json!([{"id": format!("712020:u-{i}"), "type": "users", "attributes": {"name": "x"}}, {"id": "g-1", "type": "groups", "attributes": {"name": "admins"}}]),
-        ),
-        _ => (
-            "authentication_policy_updated",
-            json!([{"id": "pol-1", "type": "policies", "attributes": {"name": "SSO"}}]),
-        ),
-    };
-    json!({"id": format!("evt-{i:04}"), "type": "events", "attributes": {
-        "time": time(processed_ms - 500), "processedAt": time(processed_ms), "action": action,
-        "actor": {"id": "712020:admin", "name": "Admin", "email": "admin@example.com"},
-        "context": context, "location": {"ip": "203.0.113.7", "city": "Sampleville"}},
-        "message": {"content": format!("event {i}"), "format": "simple"}})
 }
 
 /// A fake of `GET /admin/v1/orgs/{org}/events-stream`: events filtered by `processedAt` in

@@ -17,8 +17,9 @@ use audit_relay::sources::azure_devops::config::AzureDevOpsConfig;
 use audit_relay::sources::azure_devops::handler::{handle, AzureDevOpsDeps};
 use audit_relay::sources::azure_devops::record::{AuditEntry, Shape};
 use audit_relay::sources::azure_devops::udm::to_udm;
-use audit_relay::timestamp::{format_rfc3339_ms, parse_rfc3339_ms};
+use audit_relay::timestamp::parse_rfc3339_ms;
 use audit_relay::{dead_letter, sinks};
+use audit_relay_tests::audit_apis::azure_devops_entry as entry;
 use audit_relay_tests::moto::{self, MotoServer};
 use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
 use lambda_runtime::{Context, LambdaEvent};
@@ -35,69 +36,6 @@ const TF400733: &str = r#"{"$id":"1","innerException":null,"message":"TF400733: 
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// Azure DevOps' time format: seven fractional digits and `+00:00`.
-fn azure_time(ms: i64) -> String {
-    let text = format_rfc3339_ms(ms);
-    let text = text.trim_end_matches('Z');
-    match text.split_once('.') {
-        Some((seconds, fraction)) => format!("{seconds}.{fraction:0<7}+00:00"),
-        None => format!("{text}.0000000+00:00"),
-    }
-}
-
-/// The id of entry `i`: `"<ticks>;<actor>;<guid>"`, as the API writes it.
-fn entry_id(i: usize, time_ms: i64) -> String {
-    let ticks = (time_ms + 62_135_596_800_000) * 10_000;
-    format!("{ticks};9c2a4f7e-51d3-4c2b-8e0f-3b6a1d2e4f50;00000000-0000-4000-8000-{i:012}")
-}
-
-/// Audit entry `i` at `time_ms`: a repository created, a group member added, a PAT created, or a
-/// read of the audit log (what this poller's own queries leave behind).
-fn entry(i: usize, time_ms: i64) -> Value {
-    let (action, area, category, data, details) = match i % 4 {
-        0 => (
-            "Git.CreateRepo",
-            "Git",
-            "create",
-            json!({"RepoId": format!("8f3d2c1b-0a9e-4d7c-b6a5-{i:012}"), "RepoName": format!("repo-{i}"), "ProjectName": "Fiber"}),
-            format!("Created repository repo-{i} in project Fiber"),
-        ),
-        1 => (
-            "Group.UpdateGroupMembership.Add",
-            "Group",
-            "modify",
-            json!({"GroupId": "c0ffee00-1111-4a2b-9c3d-4e5f6a7b8c9d", "GroupName": "[fabrikam]\\Project Collection Administrators",
-                   "MemberId": format!("5be3c1d2-7a8b-4c9d-8e0f-{i:012}"), "MemberDisplayName": format!("User {i}")}),
-            format!("Added User {i} to group [fabrikam]\\Project Collection Administrators"),
-        ),
-        2 => (
-            "Token.PatCreateEvent",
-            "Token",
-            "create",
-            json!({"DisplayName": format!("build-{i}"), "Scopes": "vso.code", "TokenType": "PersonalAccessToken",
-                   "AuthorizationId": format!("0a7c3e5f-9b1d-4f2a-8c6e-{i:012}")}),
-            format!("Personal access token \"build-{i}\" was created with scopes vso.code"),
-        ),
-        _ => (
-            "AuditLog.AccessLog",
-            "Auditing",
-            "access",
-            json!({"Filter": {"StartTime": "2024-11-01T00:00:00Z", "EndTime": "2024-11-19T00:00:00Z", "BatchSize": 200}}),
-            "Accessed the audit log".to_string(),
-        ),
-    };
-    json!({
-        "id": entry_id(i, time_ms), "correlationId": format!("e1f2a3b4-c5d6-4e7f-8a9b-{i:012}"),
-        "activityId": "4d1c7a9e-2f3b-4e5d-8a6b-7c8d9e0f1a2b", "actorCUID": "9c2a4f7e-51d3-4c2b-8e0f-3b6a1d2e4f50",
-        "actorUserId": "9c2a4f7e-51d3-4c2b-8e0f-3b6a1d2e4f50", "actorUPN": "alice.nguyen@fabrikam.example",
-        "actorDisplayName": "Alice Nguyen", "authenticationMechanism": "AAD_Cookie", "timestamp": azure_time(time_ms),
-        "scopeType": "organization", "scopeDisplayName": "fabrikam (Organization)",
-        "scopeId": "73638cd5-0dda-4128-9fd6-48c16d4e4de3", "ipAddress": "203.0.113.24", "userAgent": "Mozilla/5.0",
-        "actionId": action, "data": data, "details": details, "area": area, "category": category,
-        "categoryDisplayName": category, "actorImageUrl": null
-    })
 }
 
 /// Entries `range`, one a second from `base_ms`.

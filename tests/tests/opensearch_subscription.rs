@@ -5,14 +5,12 @@
 
 use std::collections::HashSet;
 
-use audit_relay::config::{Config, EnvReader};
+use audit_relay::config::EnvReader;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::opensearch::config::OpensearchConfig;
 use audit_relay::sources::opensearch::handler::handle;
 use audit_relay::sources::opensearch::payload::{encode_data, LogEvent, LogsMessage};
-use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
-use aws_sdk_s3::config::{BehaviorVersion, Region};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -41,16 +39,8 @@ async fn deps(hec_uri: &str, dlq_dir: &std::path::Path) -> Pipeline {
         ],
         None,
     );
-    let config = Config::load(&env).await.unwrap();
     // No S3 call is made: dead letters go to the local directory.
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .build();
-    let s3 = audit_relay::aws::s3_client(&sdk);
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
-    let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
-    Pipeline { s3, sink, dead_letter, config }
+    audit_relay_tests::offline::pipeline(&env).await
 }
 
 fn source() -> OpensearchConfig {

@@ -10,15 +10,13 @@
 
 use std::time::Instant;
 
-use audit_relay::config::{Config, EnvReader, OutputFormat};
-use audit_relay::setup::Pipeline;
+use audit_relay::config::{EnvReader, OutputFormat};
 use audit_relay::sources::opensearch::config::OpensearchConfig;
 use audit_relay::sources::opensearch::convert::Converter;
 use audit_relay::sources::opensearch::handler::handle;
 use audit_relay::sources::opensearch::mapping::{LogContext, MapOptions};
 use audit_relay::sources::opensearch::payload::{decode_event, encode_data, LogEvent, LogsMessage};
-use audit_relay::{dead_letter, sinks};
-use aws_sdk_s3::config::{BehaviorVersion, Region};
+use audit_relay_tests::stats::{median, peak_rss_mib, runs_arg};
 use lambda_runtime::{Context, LambdaEvent};
 
 const EVENTS: u64 = 10_000;
@@ -54,28 +52,9 @@ fn payload() -> serde_json::Value {
     serde_json::json!({"awslogs": {"data": encode_data(&message)}})
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
+    let runs = runs_arg(10);
     let payload = payload();
     let encoded = payload["awslogs"]["data"].as_str().unwrap().len();
     let source = OpensearchConfig::load(&EnvReader::from_map([("AWS_REGION", "eu-west-1")], None)).unwrap();
@@ -110,15 +89,7 @@ async fn main() {
         ],
         None,
     );
-    let config = Config::load(&env).await.unwrap();
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .build();
-    let s3 = audit_relay::aws::s3_client(&sdk);
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
-    let dead_letter = dead_letter::from_config(&config.dead_letter, None);
-    let deps = Pipeline { config, s3, sink, dead_letter };
+    let deps = audit_relay_tests::offline::pipeline(&env).await;
     let mut whole = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
