@@ -6,7 +6,9 @@
 //! - cold start of the `cloudtrail-s3` binary to its first poll of the Lambda runtime API.
 //!
 //! `cargo build --release -p audit-relay-cli -p cloudtrail-s3 -p audit-relay-tests && target/release/bench`
-//! (options: `--records 100000,1000000`, `--dir DIR` for the generated files). Prints a Markdown table.
+//! (options: `--records 100000,1000000`, `--dir DIR` for the generated files, `--repeat N` runs of
+//! each measurement, interleaved, default 3: the table shows the median time and the highest peak
+//! RSS). Prints a Markdown table.
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut sizes = vec![100_000u64, 1_000_000];
     let mut dir = std::env::temp_dir().join("audit-relay-bench");
+    let mut repeat = 3usize;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -44,6 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--dir" => {
                 dir = PathBuf::from(&args[i + 1]);
+                i += 2;
+            }
+            "--repeat" => {
+                repeat = args[i + 1].parse::<usize>()?.max(1);
                 i += 2;
             }
             other => return Err(format!("unknown argument {other}").into()),
@@ -76,11 +83,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bytes.to_string()
         };
         let inflated_mb = inflated.trim().parse::<f64>()? / 1e6;
-        let zcat = measure(Command::new("zcat").arg(&file), false)?.0;
-        let ours =
-            measure(Command::new(&cli).args(["normalize", "--source", "cloudtrail"]).arg(&file), false)?.0;
-        let python = measure(Command::new("python3").arg(&python_reference).arg(&file), false)?.0;
-        let hec = hec_run(&file)?;
+        // Interleaved, so that a slower spell of a shared machine weighs on every command alike.
+        let (mut zcat, mut ours, mut python, mut hec) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..repeat {
+            zcat.push(measure(Command::new("zcat").arg(&file), false)?.0);
+            ours.push(
+                measure(Command::new(&cli).args(["normalize", "--source", "cloudtrail"]).arg(&file), false)?
+                    .0,
+            );
+            python.push(measure(Command::new("python3").arg(&python_reference).arg(&file), false)?.0);
+            hec.push(hec_run(&file)?);
+        }
+        let (zcat, ours, python, hec) = (median(zcat), median(ours), median(python), median(hec));
         println!(
             "| {records} | {inflated_mb:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.1} | {:.2} | {:.0} | {:.1} | {:.2} | {:.0} | {:.1} |",
             zcat.seconds,
@@ -133,6 +147,13 @@ fn measure(command: &mut Command, capture: bool) -> Result<(Run, String), Box<dy
     Ok((Run { seconds, peak_rss_mib: peak_kib as f64 / 1024.0 }, captured))
 }
 
+/// The median time of `runs`, with the highest peak RSS among them.
+fn median(mut runs: Vec<Run>) -> Run {
+    let peak_rss_mib = runs.iter().map(|r| r.peak_rss_mib).fold(0.0, f64::max);
+    runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    Run { seconds: runs[runs.len() / 2].seconds, peak_rss_mib }
+}
+
 fn vm_hwm_kib(status_path: &str) -> u64 {
     std::fs::read_to_string(status_path)
         .ok()
@@ -149,16 +170,7 @@ fn vm_hwm_kib(status_path: &str) -> u64 {
 /// delivers `file` to it.
 fn hec_run(file: &Path) -> Result<Run, Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let server = runtime.block_on(async {
-        let server = wiremock::MockServer::builder().disable_request_recording().start().await;
-        wiremock::Mock::given(wiremock::matchers::method("POST"))
-            .respond_with(
-                wiremock::ResponseTemplate::new(200).set_body_string(r#"{"text":"Success","code":0}"#),
-            )
-            .mount(&server)
-            .await;
-        server
-    });
+    let server = runtime.block_on(audit_relay_tests::receiver::splunk_hec_discarding());
     let url = format!("{}/services/collector/event", server.uri());
     let exe = std::env::current_exe()?;
     let (run, _) = measure(Command::new(exe).arg("hec-child").arg(file).arg(&url), false)?;
