@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README "Run the tests"; CI runs it through .ci/run). Installs what it needs in
-# a virtualenv at .venv: moto's S3/CloudWatch Logs server, jsonschema, cfn-lint, checkov, cargo-lambda.
+# a virtualenv at .venv: moto's S3/CloudWatch Logs server, jsonschema, cfn-lint, checkov, cargo-lambda;
+# and cargo-deny with cargo install when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,13 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 cargo fmt --all --check
+
+# Licenses, bans and sources of every dependency (deny.toml). The advisories check needs the RustSec
+# database from the network, which CI does not have.
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny@0.20.2
+fi
+cargo deny check --hide-inclusion-graph licenses bans sources
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
