@@ -54,40 +54,38 @@ impl Respond for Pages {
     }
 }
 
-/// The events stream's pages, oldest first, chained by `meta.next` cursors.
-fn atlassian_pages(base_ms: i64) -> HashMap<String, Arc<Vec<u8>>> {
-    let pages = EVENTS.div_ceil(ATLASSIAN_PAGE);
+/// `EVENTS` split into pages of `page_size`, keyed as the next page's link names them (the first
+/// page by the empty key, then `page-1`, `page-2`...): `body` renders a page from its events and
+/// the key of the page after it, if any.
+fn page_set(
+    page_size: usize,
+    body: impl Fn(std::ops::Range<usize>, Option<String>) -> Value,
+) -> HashMap<String, Arc<Vec<u8>>> {
+    let pages = EVENTS.div_ceil(page_size);
     (0..pages)
         .map(|page| {
-            let data: Vec<Value> = (page * ATLASSIAN_PAGE..((page + 1) * ATLASSIAN_PAGE).min(EVENTS))
-                .map(|i| org_event(i, base_ms + i as i64 * 100))
-                .collect();
+            let events = page * page_size..((page + 1) * page_size).min(EVENTS);
             let next = (page + 1 < pages).then(|| format!("page-{}", page + 1));
-            let body =
-                json!({"data": data, "meta": {"next": next, "page_size": ATLASSIAN_PAGE}, "links": {}});
             let key = if page == 0 { String::new() } else { format!("page-{page}") };
-            (key, Arc::new(serde_json::to_vec(&body).unwrap()))
+            (key, Arc::new(serde_json::to_vec(&body(events, next)).unwrap()))
         })
         .collect()
 }
 
+/// The events stream's pages, oldest first, chained by `meta.next` cursors.
+fn atlassian_pages(base_ms: i64) -> HashMap<String, Arc<Vec<u8>>> {
+    page_set(ATLASSIAN_PAGE, |events, next| {
+        let data: Vec<Value> = events.map(|i| org_event(i, base_ms + i as i64 * 100)).collect();
+        json!({"data": data, "meta": {"next": next, "page_size": ATLASSIAN_PAGE}, "links": {}})
+    })
+}
+
 /// The audit log's pages, newest first, chained by continuation tokens.
 fn azure_devops_pages(base_ms: i64) -> HashMap<String, Arc<Vec<u8>>> {
-    let pages = EVENTS.div_ceil(AZURE_DEVOPS_PAGE);
-    (0..pages)
-        .map(|page| {
-            let entries: Vec<Value> = (page * AZURE_DEVOPS_PAGE
-                ..((page + 1) * AZURE_DEVOPS_PAGE).min(EVENTS))
-                .map(|i| azure_devops_entry(i, base_ms - i as i64 * 100))
-                .collect();
-            let more = page + 1 < pages;
-            let token = if more { json!(format!("page-{}", page + 1)) } else { Value::Null };
-            let body =
-                json!({"decoratedAuditLogEntries": entries, "continuationToken": token, "hasMore": more});
-            let key = if page == 0 { String::new() } else { format!("page-{page}") };
-            (key, Arc::new(serde_json::to_vec(&body).unwrap()))
-        })
-        .collect()
+    page_set(AZURE_DEVOPS_PAGE, |events, next| {
+        let entries: Vec<Value> = events.map(|i| azure_devops_entry(i, base_ms - i as i64 * 100)).collect();
+        json!({"decoratedAuditLogEntries": entries, "hasMore": next.is_some(), "continuationToken": next})
+    })
 }
 
 async fn serve(parameter: &'static str, bodies: HashMap<String, Arc<Vec<u8>>>) -> (MockServer, usize) {
