@@ -23,8 +23,8 @@ pub enum PollSource {
 pub async fn run(source: PollSource) -> anyhow::Result<()> {
     let sdk = aws::sdk_config().await;
     let (pipeline, env) = Pipeline::from_env(&sdk).await?;
-    // No Lambda deadline: a run gets the longest a Lambda would.
-    let clock = RunClock::until_epoch_ms(0);
+    // No Lambda deadline: a run gets the local deadline (`LOCAL_DEADLINE_SECS`).
+    let clock = RunClock::with_time_left(pipeline.config.local_deadline);
     let (summary, result) = match source {
         PollSource::Atlassian => {
             let deps = AtlassianDeps::from_env(pipeline, &env).await?;

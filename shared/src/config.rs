@@ -63,6 +63,8 @@ pub const INCLUDE_RAW: &str = "INCLUDE_RAW";
 pub const MAX_OBJECT_BYTES: &str = "MAX_OBJECT_BYTES";
 /// `MAX_RECORD_BYTES`: cap on one record's size.
 pub const MAX_RECORD_BYTES: &str = "MAX_RECORD_BYTES";
+/// `LOCAL_DEADLINE_SECS`: how long an invocation may run when the runtime gives no deadline.
+pub const LOCAL_DEADLINE_SECS: &str = "LOCAL_DEADLINE_SECS";
 
 /// Why the configuration was refused. Every variant names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -422,6 +424,9 @@ pub struct Config {
     pub max_object_bytes: u64,
     /// `MAX_RECORD_BYTES` (default 8 MiB): a single record larger than this is refused.
     pub max_record_bytes: usize,
+    /// `LOCAL_DEADLINE_SECS` (default 900): how long an invocation may run when the runtime gives
+    /// no deadline in the future (local runtimes such as `cargo lambda watch`; see [`crate::deadline`]).
+    pub local_deadline: Duration,
 }
 
 impl Config {
@@ -515,6 +520,8 @@ impl Config {
             include_raw: env.bool_or(INCLUDE_RAW, false)?,
             max_object_bytes: positive(env, MAX_OBJECT_BYTES)?.unwrap_or(2 * 1024 * 1024 * 1024),
             max_record_bytes: positive(env, MAX_RECORD_BYTES)?.unwrap_or(8 * 1024 * 1024),
+            local_deadline: positive::<u64>(env, LOCAL_DEADLINE_SECS)?
+                .map_or(crate::deadline::DEFAULT_LOCAL_DEADLINE, Duration::from_secs),
         })
     }
 }

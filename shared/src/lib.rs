@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod config;
 pub mod dead_letter;
+pub mod deadline;
 pub mod delivery;
 pub mod event;
 pub mod metrics;

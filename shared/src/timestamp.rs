@@ -18,23 +18,6 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// What a run gets when Lambda gives no deadline (local runs): Lambda's longest, 15 minutes.
-pub const DEFAULT_TIME_LEFT: std::time::Duration = std::time::Duration::from_secs(900);
-
-/// Time left until a Lambda context's deadline (epoch milliseconds; 0 = none given).
-pub fn time_left(deadline_epoch_ms: u64) -> std::time::Duration {
-    if deadline_epoch_ms == 0 {
-        return DEFAULT_TIME_LEFT;
-    }
-    let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    std::time::Duration::from_millis(deadline_epoch_ms.saturating_sub(u64::try_from(now_ms).unwrap_or(0)))
-}
-
-/// A Lambda context's deadline as an `Instant`.
-pub fn deadline_instant(deadline_epoch_ms: u64) -> std::time::Instant {
-    std::time::Instant::now() + time_left(deadline_epoch_ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,17 +37,5 @@ mod tests {
         }
         assert_eq!(format_rfc3339_ms(1_404_840_927_123), "2014-07-08T17:35:27.123Z");
         assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00Z");
-    }
-
-    #[test]
-    fn time_left_until_a_deadline() {
-        assert_eq!(time_left(0), DEFAULT_TIME_LEFT);
-        assert_eq!(time_left(1), std::time::Duration::ZERO);
-        let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64;
-        let left = time_left(now_ms + 60_000);
-        assert!(
-            left <= std::time::Duration::from_secs(60) && left > std::time::Duration::from_secs(59),
-            "{left:?}"
-        );
     }
 }

@@ -43,6 +43,6 @@ pub use invocation::{conclude, RunError, RunSummary};
 pub use pace::Pacer;
 pub use run::{
     epoch_ms, PollError, PollSettings, Poller, RunClock, RunReport, Stream, StreamReport, StreamStatus,
-    DEFAULT_RUN_TIME, LEASE_GRACE, PAGES_PER_CHECKPOINT, PAGING_MARGIN,
+    LEASE_GRACE, PAGES_PER_CHECKPOINT, PAGING_MARGIN,
 };
 pub use seen::SeenIds;

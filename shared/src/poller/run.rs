@@ -27,8 +27,6 @@ pub const PAGING_MARGIN: Duration = Duration::from_secs(60);
 pub const LEASE_GRACE: Duration = Duration::from_secs(60);
 /// Pages read between two checkpoint saves (deliver, then save).
 pub const PAGES_PER_CHECKPOINT: u32 = 10;
-/// A run without a deadline (the CLI) gets this long, like a Lambda's longest run.
-pub const DEFAULT_RUN_TIME: Duration = crate::timestamp::DEFAULT_TIME_LEFT;
 
 /// How a poller delivers and where windows start.
 #[derive(Debug, Clone)]
@@ -47,6 +45,8 @@ pub struct PollSettings {
     pub overlap: Duration,
     /// Pages between checkpoint saves ([`PAGES_PER_CHECKPOINT`]).
     pub pages_per_checkpoint: u32,
+    /// `LOCAL_DEADLINE_SECS`: the run's length when the runtime gives no deadline.
+    pub local_deadline: Duration,
 }
 
 impl PollSettings {
@@ -60,6 +60,7 @@ impl PollSettings {
             initial_lookback: poller.initial_lookback,
             overlap: poller.overlap,
             pages_per_checkpoint: PAGES_PER_CHECKPOINT,
+            local_deadline: config.local_deadline,
         }
     }
 }
@@ -83,9 +84,10 @@ pub struct RunClock {
 }
 
 impl RunClock {
-    /// A run ending at the Lambda deadline `deadline_epoch_ms` (0: [`DEFAULT_RUN_TIME`] from now).
-    pub fn until_epoch_ms(deadline_epoch_ms: u64) -> Self {
-        Self::with_time_left(crate::timestamp::time_left(deadline_epoch_ms))
+    /// A run ending at the Lambda deadline `deadline_epoch_ms`, or `local_deadline` from now when
+    /// that is no deadline (see [`crate::deadline`]).
+    pub fn for_invocation(deadline_epoch_ms: u64, local_deadline: Duration) -> Self {
+        Self::with_time_left(crate::deadline::time_left(deadline_epoch_ms, local_deadline))
     }
 
     /// A run with `left` to go.
@@ -326,6 +328,11 @@ impl Poller {
         settings: PollSettings,
     ) -> Self {
         Self { sink, dead_letter, store, http, settings }
+    }
+
+    /// How long a run may last when the runtime gives no deadline (`LOCAL_DEADLINE_SECS`).
+    pub fn local_deadline(&self) -> Duration {
+        self.settings.local_deadline
     }
 
     /// Polls every stream at once; each stops by itself (done, behind, busy, failed).

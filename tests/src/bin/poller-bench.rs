@@ -134,7 +134,9 @@ async fn main() {
         );
         let deps = AtlassianDeps::from_env(offline::pipeline(&env).await, &env).await.unwrap();
         let started = Instant::now();
-        let (summary, result) = atlassian::poll(&deps, &RunClock::until_epoch_ms(0)).await;
+        let (summary, result) =
+            atlassian::poll(&deps, &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE))
+                .await;
         let seconds = started.elapsed().as_secs_f64();
         result.unwrap();
         assert_eq!(delivered(&summary), EVENTS as u64, "every Atlassian event delivered");
@@ -158,7 +160,11 @@ async fn main() {
         );
         let deps = AzureDevOpsDeps::from_env(offline::pipeline(&env).await, &env).await.unwrap();
         let started = Instant::now();
-        let (summary, result) = azure_devops::poll(&deps, &RunClock::until_epoch_ms(0)).await;
+        let (summary, result) = azure_devops::poll(
+            &deps,
+            &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE),
+        )
+        .await;
         let seconds = started.elapsed().as_secs_f64();
         result.unwrap();
         assert_eq!(delivered(&summary), EVENTS as u64, "every Azure DevOps entry delivered");

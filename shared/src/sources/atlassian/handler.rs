@@ -80,7 +80,7 @@ pub async fn handle(
     deps: &AtlassianDeps,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
-    let clock = RunClock::until_epoch_ms(event.context.deadline);
+    let clock = RunClock::for_invocation(event.context.deadline, deps.poller.local_deadline());
     let (summary, result) = poll(deps, &clock).await;
     result?;
     Ok(serde_json::to_value(&summary).unwrap_or_default())

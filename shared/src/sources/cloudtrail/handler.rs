@@ -85,7 +85,7 @@ pub async fn handle(
     deps: &Pipeline,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
-    let deadline = crate::timestamp::deadline_instant(event.context.deadline);
+    let deadline = crate::deadline::deadline_instant(event.context.deadline, deps.config.local_deadline);
     let (messages, from_sqs) = split_messages(event.payload);
     let mut delivery = Delivery::new(
         deps.sink.clone(),

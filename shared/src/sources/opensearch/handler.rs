@@ -65,7 +65,7 @@ pub async fn handle(
     source: &OpensearchConfig,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
-    let deadline = crate::timestamp::deadline_instant(event.context.deadline);
+    let deadline = crate::deadline::deadline_instant(event.context.deadline, deps.config.local_deadline);
     let message = match payload::decode_event(&event.payload) {
         Ok(message) => message,
         Err(error) => {
