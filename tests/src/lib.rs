@@ -9,4 +9,5 @@ pub mod moto;
 pub mod offline;
 pub mod proxy;
 pub mod receiver;
+pub mod runtime_api;
 pub mod stats;
