@@ -9,12 +9,15 @@
 //!   CloudWatch Logs log group.
 //! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
 //!   checkpoints, as its Lambda function does.
+//! - `audit-relay validate [FILE...]` checks OCSF NDJSON (e.g. `normalize`'s output) against the
+//!   OCSF 1.8.0 JSON Schemas.
 
 mod forward;
 mod normalize;
 mod opensearch;
 mod poll;
 mod replay;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -76,6 +79,12 @@ enum Command {
         #[arg(value_enum)]
         source: poll::PollSource,
     },
+    /// Checks OCSF events (NDJSON) against the OCSF 1.8.0 JSON Schema of each event's class and
+    /// profiles; exits 1 when any line is invalid or not JSON.
+    Validate {
+        /// NDJSON files (none, or `-`: standard input).
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,5 +141,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Forward { .. } => anyhow::bail!("--log-group is for --source opensearch"),
         Command::Replay { target } => replay::run(&target).await,
         Command::Poll { source } => poll::run(source).await,
+        Command::Validate { files } => {
+            if !validate::run(&files)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! Setting [`OcsfEvent::set_cloud`] adds the `cloud` profile to `metadata.profiles`.
 //!
 //! Which optional attribute a class allows is fixed by the OCSF schema (`additionalProperties:
-//! false` in `../shared/ocsf/1.8.0/<class>.json`); each field's doc names the classes that have
+//! false` in `shared/ocsf-schema/1.8.0/<class>.json`); each field's doc names the classes that have
 //! it. Tests check every emitted event with `validate::validate` (test builds and the
 //! `schema-validation` feature).
 //!

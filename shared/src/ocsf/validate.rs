@@ -1,31 +1,24 @@
-//! Checks events against the official OCSF 1.8.0 JSON Schemas in `../shared/ocsf/1.8.0`
-//! (api-contracts.md §13.3), picking the schema file exactly as `../shared/ocsf/validate.py`
-//! does: `<class>[.cloud][.datetime].json` from `class_uid` and `metadata.profiles`.
+//! Checks events against the official OCSF 1.8.0 JSON Schemas vendored in `shared/ocsf-schema/1.8.0`
+//! (see its README for their origin and license) and embedded in the binary, picking the schema
+//! exactly as the OCSF schema server names its exports: `<class>[.cloud][.datetime].json` from
+//! `class_uid` and `metadata.profiles`.
 //!
-//! Compiled only for this crate's tests and with the `schema-validation` feature, so every test
-//! in the workspace can check what it emits:
+//! Compiled for this crate's tests and with the `schema-validation` feature (the other crates' tests
+//! and `audit-relay validate`):
 //!
 //! ```ignore
 //! let event = serde_json::to_value(&ocsf_event)?;
 //! audit_relay::ocsf::validate::validate(&event).map_err(|errors| errors.join("\n"))?;
 //! ```
 //!
-//! The schema folder is `OCSF_SCHEMA_DIR` when set, else `shared/ocsf/1.8.0` beside the repo.
-//! Each schema is compiled once per process.
+//! Each schema is compiled once per process, on first use.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
 use super::OcsfEvent;
-
-/// Environment variable overriding the schema folder.
-pub const SCHEMA_DIR_ENV: &str = "OCSF_SCHEMA_DIR";
-
-/// The schema folder when [`SCHEMA_DIR_ENV`] is not set.
-pub const DEFAULT_SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/ocsf/1.8.0");
 
 /// Profiles that have schema files, in file-name order.
 const PROFILES: [&str; 2] = ["cloud", "datetime"];
@@ -33,7 +26,36 @@ const PROFILES: [&str; 2] = ["cloud", "datetime"];
 /// Longest error message kept (messages about the IP pattern quote the whole regex).
 const MAX_MESSAGE: usize = 300;
 
-/// The schema file stem of an OCSF class, as in `validate.py`.
+/// Every vendored schema: `(file stem, JSON text)`, each class plain and with each profile set.
+macro_rules! embed {
+    ($($class:literal),* $(,)?) => {
+        &[$(
+            ($class, include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".json"))),
+            (concat!($class, ".cloud"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".cloud.json"))),
+            (concat!($class, ".datetime"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".datetime.json"))),
+            (concat!($class, ".cloud.datetime"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".cloud.datetime.json"))),
+        )*]
+    };
+}
+
+const SCHEMAS: &[(&str, &str)] = embed![
+    "account_change",
+    "authentication",
+    "authorize_session",
+    "entity_management",
+    "user_access",
+    "group_management",
+    "web_resources_activity",
+    "application_lifecycle",
+    "api_activity",
+    "web_resource_access_activity",
+    "datastore_activity",
+    "file_hosting",
+    "scan_activity",
+    "application_error",
+];
+
+/// The schema file stem of an OCSF class.
 pub fn class_schema_name(class_uid: u64) -> Option<&'static str> {
     Some(match class_uid {
         3001 => "account_change",
@@ -54,31 +76,50 @@ pub fn class_schema_name(class_uid: u64) -> Option<&'static str> {
     })
 }
 
-/// The schema folder in use.
-pub fn schema_dir() -> PathBuf {
-    std::env::var_os(SCHEMA_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_SCHEMA_DIR))
+/// One way an event breaks its schema.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Violation {
+    /// JSON pointer to the offending value (empty: the event itself).
+    pub pointer: String,
+    /// What is wrong, and the schema rule it breaks.
+    pub reason: String,
 }
 
-/// Validates one event (as JSON) against its class schema.
-///
-/// Errors are one readable line each: `class 3002 at /user: <what is wrong>`, or why no schema
-/// could be chosen or loaded.
-pub fn validate(event: &Value) -> Result<(), Vec<String>> {
+/// Why an event could not be checked or is not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// No schema fits: `class_uid` missing or unknown, or a profile without a schema.
+    NoSchema(String),
+    /// The event breaks its class schema.
+    Violations {
+        /// The `class_uid`.
+        class_uid: u64,
+        /// The schema's file stem (`api_activity.cloud`).
+        schema: String,
+        /// Every violation, sorted by pointer.
+        violations: Vec<Violation>,
+    },
+}
+
+/// Checks one event against the schema of its class and profiles.
+pub fn check(event: &Value) -> Result<(), Invalid> {
     let class_uid = event.get("class_uid");
-    let Some(name) = class_uid.and_then(Value::as_u64).and_then(class_schema_name) else {
-        return Err(vec![format!(
+    let Some((class, name)) =
+        class_uid.and_then(Value::as_u64).and_then(|c| Some((c, class_schema_name(c)?)))
+    else {
+        return Err(Invalid::NoSchema(format!(
             "class_uid {} has no schema here",
             class_uid.map_or_else(|| "(missing)".to_owned(), Value::to_string)
-        )]);
+        )));
     };
-    let profiles: Vec<&str> = event
-        .pointer("/metadata/profiles")
-        .and_then(Value::as_array)
-        .map(|p| p.iter().map(|v| v.as_str().unwrap_or("")).collect())
-        .unwrap_or_default();
+    let profiles: Vec<&str> = match event.pointer("/metadata/profiles") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(|v| v.as_str().unwrap_or("")).collect(),
+        Some(other) => return Err(Invalid::NoSchema(format!("metadata.profiles is not an array: {other}"))),
+    };
     let unknown: Vec<&str> = profiles.iter().copied().filter(|p| !PROFILES.contains(p)).collect();
     if !unknown.is_empty() {
-        return Err(vec![format!("profiles {unknown:?} have no schema here")]);
+        return Err(Invalid::NoSchema(format!("profiles {unknown:?} have no schema here")));
     }
     let mut key = name.to_owned();
     for profile in PROFILES {
@@ -87,36 +128,46 @@ pub fn validate(event: &Value) -> Result<(), Vec<String>> {
             key.push_str(profile);
         }
     }
-    let validator = validator(&key).map_err(|e| vec![e])?;
-    let class = event.get("class_uid").map_or(0, |c| c.as_u64().unwrap_or(0));
-    let mut errors: Vec<(String, String)> = validator
+    let validator = validator(&key).map_err(Invalid::NoSchema)?;
+    let mut violations: Vec<Violation> = validator
         .iter_errors(event)
         .map(|error| {
-            let path = error.instance_path().to_string();
             // Masked: the message names the problem, not the whole (possibly huge) instance.
-            let mut message = format!("{} (schema {})", error.masked(), error.schema_path());
-            if message.len() > MAX_MESSAGE {
+            let mut reason = format!("{} (schema {})", error.masked(), error.schema_path());
+            if reason.len() > MAX_MESSAGE {
                 let mut end = MAX_MESSAGE;
-                while !message.is_char_boundary(end) {
+                while !reason.is_char_boundary(end) {
                     end -= 1;
                 }
-                message.truncate(end);
-                message.push('…');
+                reason.truncate(end);
+                reason.push('…');
             }
-            (path, message)
+            Violation { pointer: error.instance_path().to_string(), reason }
         })
         .collect();
-    if errors.is_empty() {
+    if violations.is_empty() {
         return Ok(());
     }
-    errors.sort();
-    Err(errors
-        .into_iter()
-        .map(|(path, message)| {
-            let path = if path.is_empty() { "(event)" } else { &path };
-            format!("class {class} at {path}: {message}")
-        })
-        .collect())
+    violations.sort();
+    Err(Invalid::Violations { class_uid: class, schema: key, violations })
+}
+
+/// Validates one event (as JSON) against its class schema.
+///
+/// Errors are one readable line each: `class 3002 at /user: <what is wrong>`, or why no schema
+/// could be chosen.
+pub fn validate(event: &Value) -> Result<(), Vec<String>> {
+    match check(event) {
+        Ok(()) => Ok(()),
+        Err(Invalid::NoSchema(why)) => Err(vec![why]),
+        Err(Invalid::Violations { class_uid, violations, .. }) => Err(violations
+            .into_iter()
+            .map(|Violation { pointer, reason }| {
+                let pointer = if pointer.is_empty() { "(event)" } else { &pointer };
+                format!("class {class_uid} at {pointer}: {reason}")
+            })
+            .collect()),
+    }
 }
 
 /// Serializes `event` and validates it.
@@ -134,13 +185,14 @@ fn validator(key: &str) -> Result<Arc<jsonschema::Validator>, String> {
     if let Some(validator) = cache.get(key) {
         return Ok(Arc::clone(validator));
     }
-    let path = schema_dir().join(format!("{key}.json"));
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
+    let text = SCHEMAS
+        .iter()
+        .find_map(|(stem, text)| (*stem == key).then_some(*text))
+        .ok_or_else(|| format!("no schema {key}.json is vendored"))?;
     let schema: Value =
-        serde_json::from_str(&text).map_err(|e| format!("schema {} is not JSON: {e}", path.display()))?;
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| format!("schema {} does not compile: {e}", path.display()))?;
+        serde_json::from_str(text).map_err(|e| format!("schema {key}.json is not JSON: {e}"))?;
+    let validator =
+        jsonschema::validator_for(&schema).map_err(|e| format!("schema {key}.json does not compile: {e}"))?;
     let validator = Arc::new(validator);
     cache.insert(key.to_owned(), Arc::clone(&validator));
     Ok(validator)
@@ -195,6 +247,30 @@ mod tests {
         assert_eq!(
             validate(&json!({"class_uid": 1})),
             Err(vec!["class_uid 1 has no schema here".to_owned()])
+        );
+    }
+
+    #[test]
+    fn every_vendored_schema_parses_and_compiles() {
+        assert_eq!(SCHEMAS.len(), 56);
+        for (stem, _) in SCHEMAS {
+            assert!(validator(stem).is_ok(), "{stem}");
+        }
+    }
+
+    #[test]
+    fn check_gives_the_pointer_and_the_schema_chosen() {
+        let mut event = minimal_api_activity();
+        event["metadata"]["profiles"] = json!(["datetime", "cloud"]);
+        event["time"] = json!("yesterday");
+        let Err(Invalid::Violations { class_uid, schema, violations }) = check(&event) else {
+            panic!("must be invalid");
+        };
+        assert_eq!((class_uid, schema.as_str()), (6003, "api_activity.cloud.datetime"));
+        assert!(violations.iter().any(|v| v.pointer == "/time"), "{violations:?}");
+        assert_eq!(
+            check(&json!({"class_uid": 6003, "metadata": {"profiles": "cloud"}})),
+            Err(Invalid::NoSchema(r#"metadata.profiles is not an array: "cloud""#.to_owned()))
         );
     }
 }
