@@ -297,7 +297,7 @@ async fn spec_example_page_is_delivered_as_valid_ocsf() {
     let env = setup().await;
     let api = MockServer::start().await;
     let example: Value = serde_json::from_str(include_str!(
-        "../../../shared/fixtures/azure-devops/GET__AuditLog_QueryLog_by_date.json"
+        "../../shared/src/sources/azure_devops/fixtures/GET__AuditLog_QueryLog_by_date.json"
     ))
     .unwrap();
     Mock::given(method("GET"))

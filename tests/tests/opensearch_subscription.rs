@@ -164,8 +164,10 @@ async fn real_envelopes_gzip_and_zlib_deliver_their_plain_text_lines_best_effort
     let dlq = tempfile::tempdir().unwrap();
     let deps = deps(&hec.uri(), dlq.path()).await;
     for fixture in [
-        include_str!("../../../shared/fixtures/envelopes/cloudWatchLogEvent.json"),
-        include_str!("../../../shared/fixtures/envelopes/cloudWatchLogEventWithPolicyLevel.json"),
+        include_str!("../../shared/src/sources/opensearch/fixtures/envelopes/cloudWatchLogEvent.json"),
+        include_str!(
+            "../../shared/src/sources/opensearch/fixtures/envelopes/cloudWatchLogEventWithPolicyLevel.json"
+        ),
     ] {
         let summary = handle(&deps, &source(), invoke(serde_json::from_str(fixture).unwrap())).await.unwrap();
         assert_eq!(summary["records"], 2);

@@ -1,5 +1,7 @@
-//! Test fixtures: the spec's example page (../shared/fixtures/azure-devops) and our own entries,
-//! one file per mapped family, under `fixtures/` (written by us; documentation addresses only).
+//! Test fixtures: the API specification's example page (`fixtures/GET__AuditLog_QueryLog_by_date.json`,
+//! copied unchanged from MicrosoftDocs/vsts-rest-api-specs `specification/audit/7.1` at commit
+//! adb28786a3e9349d5b3deb43eb2134b682c33bb2, MIT license) and our own entries, one file per mapped
+//! family, under `fixtures/` (written by us; documentation addresses only).
 
 use serde_json::Value;
 
@@ -28,10 +30,7 @@ pub(crate) const FILES: &[(&str, &str)] = &[
 ];
 
 /// The spec's `GET__AuditLog_QueryLog_by_date` example.
-const SPEC_EXAMPLE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/azure-devops/GET__AuditLog_QueryLog_by_date.json"
-));
+const SPEC_EXAMPLE: &str = include_str!("fixtures/GET__AuditLog_QueryLog_by_date.json");
 
 /// The text of fixture `name`.
 pub(crate) fn text(name: &str) -> String {

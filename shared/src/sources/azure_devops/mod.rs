@@ -1,6 +1,6 @@
 //! Azure DevOps audit log (api-contracts.md §7): record and page types, the mapping to OCSF
 //! (docs/mappings/azure-devops.md), the mapping to Google SecOps UDM as SecOps' own parser does it
-//! (../shared/reference/azure-devops-udm-mapping.md), the conversion to outbound events, and the
+//! (docs/reference/azure-devops-udm-mapping.md), the conversion to outbound events, and the
 //! `azure-devops-audit` function: one stream of the shared poll loop ([`crate::poller`]) per
 //! organization.
 

@@ -1,5 +1,5 @@
 //! Azure DevOps audit entry → Google SecOps UDM, field for field as SecOps' own parser for log type
-//! `AZURE_DEVOPS` maps it (../shared/reference/azure-devops-udm-mapping.md; the implementation
+//! `AZURE_DEVOPS` maps it (docs/reference/azure-devops-udm-mapping.md; the implementation
 //! status of every row, and the decisions where the published table is silent, are in
 //! docs/mappings/azure-devops.md). Pure: no I/O.
 //!

@@ -227,7 +227,7 @@ pub fn skip_reason(key: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/envelopes/");
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/sources/cloudtrail/fixtures/envelopes/");
 
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()

@@ -220,9 +220,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const PLAIN: &str = include_str!("../../../../../shared/fixtures/envelopes/cloudWatchLogEvent.json");
-    const POLICY_LEVEL: &str =
-        include_str!("../../../../../shared/fixtures/envelopes/cloudWatchLogEventWithPolicyLevel.json");
+    const PLAIN: &str = include_str!("fixtures/envelopes/cloudWatchLogEvent.json");
+    const POLICY_LEVEL: &str = include_str!("fixtures/envelopes/cloudWatchLogEventWithPolicyLevel.json");
 
     fn expected_events() -> Vec<LogEvent> {
         vec![

@@ -1,4 +1,4 @@
-//! One test per row of ../shared/reference/azure-devops-udm-mapping.md: input field → expected
+//! One test per row of docs/reference/azure-devops-udm-mapping.md: input field → expected
 //! UDM path and value (conditional rows also test the condition), then whole fixtures.
 
 use serde_json::{json, Value};
