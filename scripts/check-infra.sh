@@ -4,7 +4,7 @@
 # build of every function with cargo-lambda, exactly as `sam build` runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
+. scripts/venv.sh
 
 # cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational. Errors and warnings fail.
 set +e

