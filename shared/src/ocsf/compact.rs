@@ -13,11 +13,11 @@ use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
-/// Whether `text` holds JSON whitespace outside its strings.
-fn has_insignificant_whitespace(text: &str) -> bool {
+/// Byte offsets of the whitespace outside the strings of `text` (JSON), in order.
+fn insignificant_whitespace(text: &str) -> impl Iterator<Item = usize> + '_ {
     let mut in_string = false;
     let mut escaped = false;
-    for byte in text.bytes() {
+    text.bytes().enumerate().filter_map(move |(at, byte)| {
         if in_string {
             match byte {
                 _ if escaped => escaped = false,
@@ -25,42 +25,31 @@ fn has_insignificant_whitespace(text: &str) -> bool {
                 b'"' => in_string = false,
                 _ => {}
             }
-        } else {
-            match byte {
-                b'"' => in_string = true,
-                b' ' | b'\n' | b'\r' | b'\t' => return true,
-                _ => {}
-            }
+            return None;
         }
-    }
-    false
+        match byte {
+            b'"' => in_string = true,
+            b' ' | b'\n' | b'\r' | b'\t' => return Some(at),
+            _ => {}
+        }
+        None
+    })
 }
 
 /// `text` (JSON) without the whitespace outside its strings; borrowed when there is none.
 pub(crate) fn compact_json(text: &str) -> Cow<'_, str> {
-    if !has_insignificant_whitespace(text) {
+    let mut whitespace = insignificant_whitespace(text).peekable();
+    if whitespace.peek().is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for ch in text.chars() {
-        if in_string {
-            match ch {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match ch {
-                '"' => in_string = true,
-                ' ' | '\n' | '\r' | '\t' => continue,
-                _ => {}
-            }
-        }
-        out.push(ch);
+    let mut from = 0;
+    for at in whitespace {
+        // Whitespace is one ASCII byte: `at` and `at + 1` are character boundaries.
+        out.push_str(text.get(from..at).unwrap_or_default());
+        from = at + 1;
     }
+    out.push_str(text.get(from..).unwrap_or_default());
     Cow::Owned(out)
 }
 
