@@ -59,6 +59,7 @@ macro_rules! id_enum {
 }
 
 mod classes;
+mod compact;
 mod objects;
 #[cfg(any(test, feature = "schema-validation"))]
 pub mod validate;
@@ -224,7 +225,7 @@ pub struct OcsfEvent {
     #[serde(skip_serializing_if = "Unmapped::is_empty")]
     pub unmapped: Unmapped,
     /// The source record's text, only when `INCLUDE_RAW` is on (all classes).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "compact::serialize_raw_text")]
     pub raw_data: Option<String>,
 }
 

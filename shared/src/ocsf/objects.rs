@@ -12,6 +12,8 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use super::compact::{serialize_opt_raw, Compact};
+
 /// Free-form JSON kept as its text (request/response bodies, unmapped source fields).
 pub type RawJson = Box<RawValue>;
 
@@ -67,7 +69,7 @@ impl Serialize for Unmapped {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
+            map.serialize_entry(key, &Compact(value))?;
         }
         map.end()
     }
@@ -422,7 +424,7 @@ pub struct ApiRequest {
     /// Request id.
     pub uid: String,
     /// Request parameters, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -442,7 +444,7 @@ pub struct ApiResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Response body, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -683,7 +685,7 @@ pub struct ResourceDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// More about the resource, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -732,7 +734,7 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The policy document, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -765,7 +767,7 @@ pub struct ManagedEntity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
     /// More about the entity, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -827,7 +829,7 @@ pub struct QueryInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// More about the query, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 
@@ -850,7 +852,7 @@ pub struct WebResource {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// More about the resource, verbatim.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_raw")]
     pub data: Option<RawJson>,
 }
 

@@ -219,6 +219,7 @@ record_object! {
         "vpcEndpointId" => vpc_endpoint_id: Text<'a>,
         "eventCategory" => event_category: Text<'a>,
         "insightDetails" => insight_details: InsightDetails<'a>,
+        "serviceEventDetails" => service_event_details: &'a RawValue,
     }
 }
 
@@ -234,6 +235,16 @@ record_object! {
         "invokedBy" => invoked_by: Text<'a>,
         "identityProvider" => identity_provider: Text<'a>,
         "sessionContext" => session_context: SessionContext<'a>,
+        "onBehalfOf" => on_behalf_of: OnBehalfOf<'a>,
+        "credentialId" => credential_id: Text<'a>,
+    }
+}
+
+record_object! {
+    /// `userIdentity.onBehalfOf`: the IAM Identity Center user a call or sign-in is for.
+    struct OnBehalfOf<'a> {
+        "userId" => user_id: Text<'a>,
+        "identityStoreArn" => identity_store_arn: Text<'a>,
     }
 }
 
@@ -331,6 +342,14 @@ struct Params<'a> {
     permissions_boundary: Option<Text<'a>>,
     #[serde(borrow)]
     access_key_id: Option<Text<'a>>,
+    /// SSH public key, signing certificate or service-specific credential (UpdateSSHPublicKey, ...).
+    #[serde(
+        rename = "sSHPublicKeyId",
+        alias = "certificateId",
+        alias = "serviceSpecificCredentialId",
+        borrow
+    )]
+    credential_id: Option<Text<'a>>,
     #[serde(borrow)]
     role_arn: Option<Text<'a>>,
     #[serde(borrow)]
@@ -351,6 +370,9 @@ struct Response<'a> {
     group: Option<IamEntity<'a>>,
     #[serde(borrow)]
     access_key: Option<AccessKey<'a>>,
+    /// UploadSSHPublicKey, UploadSigningCertificate, CreateServiceSpecificCredential, ...
+    #[serde(rename = "sSHPublicKey", alias = "certificate", alias = "serviceSpecificCredential", borrow)]
+    credential: Option<UserCredential<'a>>,
     #[serde(borrow)]
     assumed_role_user: Option<IssuedIdentity<'a>>,
     #[serde(borrow)]
@@ -376,6 +398,21 @@ struct AccessKey<'a> {
     user_name: Option<Text<'a>>,
     #[serde(borrow)]
     access_key_id: Option<Text<'a>>,
+}
+
+/// `responseElements.sSHPublicKey` / `certificate` / `serviceSpecificCredential`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserCredential<'a> {
+    #[serde(borrow)]
+    user_name: Option<Text<'a>>,
+    #[serde(
+        rename = "sSHPublicKeyId",
+        alias = "certificateId",
+        alias = "serviceSpecificCredentialId",
+        borrow
+    )]
+    id: Option<Text<'a>>,
 }
 
 /// `responseElements.assumedRoleUser` / `federatedUser`.
@@ -540,6 +577,17 @@ const ACCOUNT_CHANGE: &[(&str, AccountChangeActivity, AccountTarget)] = {
         ("CreateAccessKey", A::Other, T::UserOrCaller),
         ("UpdateAccessKey", A::Other, T::UserOrCaller),
         ("DeleteAccessKey", A::Other, T::UserOrCaller),
+        // Other long-term credentials of a user, classed like its access keys.
+        ("UploadSSHPublicKey", A::Other, T::UserOrCaller),
+        ("UpdateSSHPublicKey", A::Other, T::UserOrCaller),
+        ("DeleteSSHPublicKey", A::Other, T::UserOrCaller),
+        ("UploadSigningCertificate", A::Other, T::UserOrCaller),
+        ("UpdateSigningCertificate", A::Other, T::UserOrCaller),
+        ("DeleteSigningCertificate", A::Other, T::UserOrCaller),
+        ("CreateServiceSpecificCredential", A::Other, T::User),
+        ("UpdateServiceSpecificCredential", A::Other, T::UserOrCaller),
+        ("ResetServiceSpecificCredential", A::Other, T::UserOrCaller),
+        ("DeleteServiceSpecificCredential", A::Other, T::UserOrCaller),
         ("AttachUserPolicy", A::AttachPolicy, T::User),
         ("PutUserPolicy", A::AttachPolicy, T::User),
         ("PutUserPermissionsBoundary", A::AttachPolicy, T::User),
@@ -558,6 +606,17 @@ const ACCOUNT_CHANGE: &[(&str, AccountChangeActivity, AccountTarget)] = {
         ("DeleteRolePermissionsBoundary", A::DetachPolicy, T::Role),
     ]
 };
+
+/// AWS Sign-In events that change the signed-in account (`signin.amazonaws.com` only): the
+/// password a user (or the root user) sets at sign-in, and the root user's password recovery.
+const SIGN_IN_ACCOUNT_CHANGE: &[(&str, AccountChangeActivity)] = &[
+    ("PasswordUpdated", AccountChangeActivity::PasswordChange),
+    ("PasswordRecoveryRequested", AccountChangeActivity::PasswordReset),
+    ("PasswordRecoveryCompleted", AccountChangeActivity::PasswordReset),
+];
+
+/// Where AWS Sign-In and IAM Identity Center sign-in events come from.
+const SIGN_IN_SOURCE: &str = "signin.amazonaws.com";
 
 /// IAM group mutations (`iam.amazonaws.com` only).
 const GROUP_MANAGEMENT: &[(&str, GroupActivity)] = &[
@@ -581,6 +640,11 @@ impl Kind {
         let source = text(&rec.event_source).unwrap_or_default();
         if let Some((_, activity)) = SIGN_IN.iter().find(|(n, _)| *n == name) {
             return Kind::SignIn(*activity);
+        }
+        if source == SIGN_IN_SOURCE {
+            if let Some((_, activity)) = SIGN_IN_ACCOUNT_CHANGE.iter().find(|(n, _)| *n == name) {
+                return Kind::AccountChange(*activity, AccountTarget::Caller);
+            }
         }
         if source == "sts.amazonaws.com" {
             if let Some((_, subject)) = STS.iter().find(|(n, _)| *n == name) {
@@ -717,6 +781,7 @@ fn keep_call_fields<'a>(rec: &mut Record<'a>, unmapped: &mut Leftovers<'a>) {
         ("responseElements", rec.response_elements.take()),
         ("additionalEventData", rec.additional_event_data.take()),
         ("resources", rec.resources.take()),
+        ("serviceEventDetails", rec.service_event_details.take()),
     ] {
         if let Some(value) = value {
             unmapped.raw(key, value);
@@ -742,17 +807,10 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
     let identity = rec.user_identity.take().map(identity_parts);
     let event_name = text(&rec.event_name).unwrap_or(UNKNOWN).to_owned();
 
-    // Status: an error code, or a sign-in whose response names the event "Failure".
-    let failed_error = text(&rec.error_code).is_some();
-    let mut sign_in_response: Option<AnyObject<'a>> = None;
-    if let Kind::SignIn(_) = kind {
-        sign_in_response = rec.response_elements.and_then(|raw| serde_json::from_str(raw.get()).ok());
-    }
-    let failed_sign_in = sign_in_response
-        .as_ref()
-        .and_then(|response| response.get_str(&event_name))
-        .is_some_and(|outcome| outcome == "Failure");
-    event.set_status(if failed_error || failed_sign_in { Status::Failure } else { Status::Success });
+    let (status, detail) =
+        call_status(rec, kind, &event_name, event.metadata.event_code.as_deref(), unmapped);
+    event.set_status(status);
+    event.status_detail = detail;
 
     // The rules for the class-specific fields read these before they move into `api`.
     let params: Params<'a> = match kind {
@@ -775,8 +833,23 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
 
     match *kind {
         Kind::SignIn(_) => {
-            event.user = Some(caller_or_fallback(actor.user.as_ref(), rec));
-            map_additional_event_data(rec, event, unmapped);
+            // IAM Identity Center names the user signing in only in `additionalEventData`; the
+            // caller's `userIdentity` has its id at most.
+            let user_name = map_additional_event_data(rec, event, unmapped);
+            if let (Some(name), Some(caller)) = (&user_name, actor.user.as_mut()) {
+                if caller.name.is_none() {
+                    caller.name = Some(name.clone());
+                }
+            }
+            event.user = Some(match (actor.user.as_ref(), user_name) {
+                (Some(caller), _) => caller.clone(),
+                (None, Some(name)) => User {
+                    name: Some(name),
+                    account: text(&rec.recipient_account_id).map(Account::with_uid),
+                    ..User::default()
+                },
+                (None, None) => fallback_user(rec),
+            });
         }
         Kind::Sts(_, subject) => map_sts(subject, &event_name, &params, &response, &actor, rec, event),
         Kind::AccountChange(activity, target) => {
@@ -848,6 +921,52 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
     event.api = Some(api);
 }
 
+/// The outcome of a call. An `errorCode` is a failure. Sign-in events (AWS Sign-In, IAM Identity
+/// Center) name their outcome under their own event name, in `responseElements` (ConsoleLogin,
+/// PasswordUpdated, SwitchRole, ...) or in `serviceEventDetails` (CredentialChallenge,
+/// CredentialVerification, UserAuthentication): "Success" or "Failure"; a sign-in event that
+/// says neither has status Unknown. Any other call without an `errorCode` succeeded (CloudTrail
+/// records `errorCode` for every call that returned an error). An outcome other than these two
+/// is status Other, its text the `status_detail`.
+fn call_status<'a>(
+    rec: &mut Record<'a>,
+    kind: &Kind,
+    event_name: &str,
+    event_type: Option<&str>,
+    unmapped: &mut Leftovers<'a>,
+) -> (Status, Option<String>) {
+    let sign_in = matches!(kind, Kind::SignIn(_))
+        || text(&rec.event_source) == Some(SIGN_IN_SOURCE)
+        || event_type == Some("AwsConsoleSignIn");
+    let mut outcome = None;
+    if let Some(raw) = rec.service_event_details.take() {
+        let details = if sign_in { serde_json::from_str::<AnyObject<'a>>(raw.get()).ok() } else { None };
+        match details {
+            Some(mut details) => {
+                outcome = details.take_str(event_name);
+                unmapped.object("serviceEventDetails", Leftovers::from_rest(details.rest));
+            }
+            None => unmapped.raw("serviceEventDetails", raw),
+        }
+    }
+    if sign_in && outcome.is_none() {
+        let response: Option<AnyObject<'a>> =
+            rec.response_elements.and_then(|raw| serde_json::from_str(raw.get()).ok());
+        outcome = response.and_then(|response| response.get_str(event_name));
+    }
+    if text(&rec.error_code).is_some() {
+        return (Status::Failure, None);
+    }
+    let status = match outcome.as_deref() {
+        Some("Success") => Status::Success,
+        Some("Failure") => Status::Failure,
+        Some(other) => return (Status::Other, Some(other.to_owned())),
+        None if sign_in => Status::Unknown,
+        None => Status::Success,
+    };
+    (status, None)
+}
+
 /// `userIdentity` split into OCSF parts, with what none of them holds.
 struct IdentityParts<'a> {
     user: Option<User>,
@@ -870,6 +989,27 @@ fn identity_parts(identity: UserIdentity<'_>) -> IdentityParts<'_> {
         credential_uid: owned(identity.access_key_id),
         ..User::default()
     };
+    // An IAM Identity Center user: its id in the identity store (the directory it is defined
+    // in), and the credential of its session, which takes the place of `accessKeyId`.
+    let mut on_behalf_left = Leftovers::default();
+    if let Some(on_behalf_of) = identity.on_behalf_of {
+        on_behalf_left = Leftovers::from_rest(on_behalf_of.rest);
+        let user_id = owned(on_behalf_of.user_id);
+        if user.uid.is_none() {
+            user.uid = user_id;
+        } else {
+            on_behalf_left.owned_string("userId", user_id);
+        }
+        user.domain = owned(on_behalf_of.identity_store_arn);
+    }
+    let credential_id = owned(identity.credential_id);
+    let credential_key =
+        if user.credential_uid.is_none() && credential_id.is_some() { "credentialId" } else { "accessKeyId" };
+    if user.credential_uid.is_none() {
+        user.credential_uid = credential_id;
+    } else {
+        left.owned_string("credentialId", credential_id);
+    }
     let mut session = Session::default();
     let mut idp_name = None;
     if let Some(context) = identity.session_context {
@@ -924,9 +1064,11 @@ fn identity_parts(identity: UserIdentity<'_>) -> IdentityParts<'_> {
         // Nothing to name the user by (e.g. an AWS service): keep what there is unmapped.
         left.owned_string("type", user.type_);
         left.owned_string("principalId", user.uid_alt);
-        left.owned_string("accessKeyId", user.credential_uid);
+        left.owned_string(credential_key, user.credential_uid);
+        on_behalf_left.owned_string("identityStoreArn", user.domain);
         None
     };
+    left.object("onBehalfOf", on_behalf_left);
     IdentityParts {
         user,
         session: (!session.is_empty()).then_some(session),
@@ -963,14 +1105,16 @@ fn fallback_user(rec: &Record<'_>) -> User {
     }
 }
 
-/// Sign-in `additionalEventData`: `MFAUsed` → `is_mfa`; the rest stays unmapped.
-fn map_additional_event_data<'a>(rec: &mut Record<'a>, event: &mut OcsfEvent, unmapped: &mut Leftovers<'a>) {
-    let Some(raw) = rec.additional_event_data else {
-        return;
-    };
-    let Ok(mut data) = serde_json::from_str::<AnyObject<'a>>(raw.get()) else {
-        return; // not an object: kept whole by the caller
-    };
+/// Sign-in `additionalEventData`: `MFAUsed` → `is_mfa`; `UserName` (IAM Identity Center) is
+/// returned for the caller to name the user by; the rest stays unmapped.
+fn map_additional_event_data<'a>(
+    rec: &mut Record<'a>,
+    event: &mut OcsfEvent,
+    unmapped: &mut Leftovers<'a>,
+) -> Option<String> {
+    let raw = rec.additional_event_data?;
+    // Not an object: kept whole by the caller.
+    let mut data = serde_json::from_str::<AnyObject<'a>>(raw.get()).ok()?;
     rec.additional_event_data = None;
     match data.get_str("MFAUsed").as_deref() {
         Some("Yes") => event.is_mfa = Some(true),
@@ -980,7 +1124,9 @@ fn map_additional_event_data<'a>(rec: &mut Record<'a>, event: &mut OcsfEvent, un
     if event.is_mfa.is_some() {
         data.take_str("MFAUsed");
     }
+    let user_name = data.take_str("UserName").filter(|name| !name.is_empty()).map(Cow::into_owned);
     unmapped.object("additionalEventData", Leftovers::from_rest(data.rest));
+    user_name
 }
 
 /// STS: `user` is the identity the credentials were issued to; `session` the new credentials.
@@ -1051,8 +1197,15 @@ fn map_account_change(
     event: &mut OcsfEvent,
 ) {
     let access_key = response.access_key.as_ref();
-    let key_id =
-        access_key.and_then(|k| text(&k.access_key_id)).or(text(&params.access_key_id)).map(str::to_owned);
+    let credential = response.credential.as_ref();
+    // The credential changed: an access key, SSH public key, signing certificate or
+    // service-specific credential.
+    let key_id = access_key
+        .and_then(|k| text(&k.access_key_id))
+        .or_else(|| credential.and_then(|c| text(&c.id)))
+        .or(text(&params.access_key_id))
+        .or(text(&params.credential_id))
+        .map(str::to_owned);
     let user = match target {
         AccountTarget::Role => text(&params.role_name).map(|name| {
             let entity = response.role.as_ref();
@@ -1067,7 +1220,10 @@ fn map_account_change(
         }),
         AccountTarget::Caller => None,
         AccountTarget::User | AccountTarget::UserOrCaller => {
-            text(&params.user_name).or_else(|| access_key.and_then(|k| text(&k.user_name))).map(|name| {
+            let response_user = access_key
+                .and_then(|k| text(&k.user_name))
+                .or_else(|| credential.and_then(|c| text(&c.user_name)));
+            text(&params.user_name).or(response_user).map(|name| {
                 let entity = response.user.as_ref();
                 User {
                     name: Some(name.to_owned()),
@@ -1593,7 +1749,8 @@ mod tests {
         let (_, record) = fixture!("iam_create_user.json");
         let with_raw = map_to_json(record, true);
         assert_valid("raw on", &with_raw);
-        assert_eq!(with_raw["raw_data"], record);
+        // The record's text, less the whitespace between tokens (here the file's final newline).
+        assert_eq!(with_raw["raw_data"], record.trim_end());
         let without = map_to_json(record, false);
         assert_eq!(without.get("raw_data"), None);
     }
@@ -1703,5 +1860,105 @@ mod tests {
         assert_eq!(event["user"]["uid"], "arn:aws:iam::123456789012:role/Admin");
         assert_eq!(event["user"]["name"], "judy");
         assert_eq!(event.get("session").and_then(|s| s.get("credential_uid")), None);
+    }
+
+    #[test]
+    fn sign_in_outcome_comes_from_the_record_or_is_unknown() {
+        let base = r#""eventTime":"2024-03-07T10:00:00Z","sourceIPAddress":"192.0.2.9","recipientAccountId":"123456789012","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/kim","userName":"kim"}"#;
+        let cases = [
+            // (members, status_id, status_detail)
+            (
+                r#""eventSource":"signin.amazonaws.com","eventName":"CredentialVerification","serviceEventDetails":{"CredentialVerification":"Failure"}"#,
+                2,
+                None,
+            ),
+            (
+                r#""eventSource":"signin.amazonaws.com","eventName":"UserAuthentication","serviceEventDetails":{"UserAuthentication":"Success"}"#,
+                1,
+                None,
+            ),
+            (r#""eventSource":"signin.amazonaws.com","eventName":"CredentialChallenge""#, 0, None),
+            (
+                r#""eventSource":"signin.amazonaws.com","eventType":"AwsConsoleSignIn","eventName":"SwitchRole","responseElements":{"SwitchRole":"Failure"}"#,
+                2,
+                None,
+            ),
+            (r#""eventSource":"signin.amazonaws.com","eventName":"SwitchRole""#, 0, None),
+            (
+                r#""eventSource":"signin.amazonaws.com","eventName":"CheckMfa","responseElements":{"CheckMfa":"Pending"}"#,
+                99,
+                Some("Pending"),
+            ),
+            (
+                r#""eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","errorCode":"Throttling","responseElements":{"ConsoleLogin":"Success"}"#,
+                2,
+                None,
+            ),
+            // Not a sign-in: no errorCode means the call succeeded.
+            (r#""eventSource":"s3.amazonaws.com","eventName":"ListBuckets","requestID":"r-1""#, 1, None),
+        ];
+        for (members, status_id, detail) in cases {
+            let record = format!("{{{base},{members}}}");
+            let event = map_to_json(&record, false);
+            assert_valid(members, &event);
+            assert_eq!(event["status_id"], status_id, "{members}");
+            assert_eq!(event.get("status_detail").and_then(Value::as_str), detail, "{members}");
+        }
+    }
+
+    #[test]
+    fn service_event_details_of_other_events_stay_unmapped_verbatim() {
+        let record = r#"{"eventTime":"2024-03-07T10:00:00Z","eventSource":"kms.amazonaws.com","eventName":"RotateKey","eventType":"AwsServiceEvent","recipientAccountId":"123456789012","serviceEventDetails":{"keyId":"k-1","RotateKey":"Failure"}}"#;
+        let event = map_to_json(record, false);
+        assert_valid("RotateKey", &event);
+        assert_eq!(event["status_id"], 1);
+        assert_eq!(event["unmapped"]["serviceEventDetails"], json!({"keyId": "k-1", "RotateKey": "Failure"}));
+    }
+
+    #[test]
+    fn credential_changes_of_a_user_are_account_changes() {
+        for (name, params, response, key) in [
+            (
+                "UploadSSHPublicKey",
+                r#"{"userName":"bob","sSHPublicKeyBody":"ssh-rsa AAAA"}"#,
+                r#"{"sSHPublicKey":{"userName":"bob","sSHPublicKeyId":"APKA1"}}"#,
+                "APKA1",
+            ),
+            (
+                "UpdateSSHPublicKey",
+                r#"{"userName":"bob","sSHPublicKeyId":"APKA1","status":"Inactive"}"#,
+                "null",
+                "APKA1",
+            ),
+            ("DeleteSSHPublicKey", r#"{"userName":"bob","sSHPublicKeyId":"APKA1"}"#, "null", "APKA1"),
+            (
+                "UploadSigningCertificate",
+                r#"{"userName":"bob"}"#,
+                r#"{"certificate":{"userName":"bob","certificateId":"C1"}}"#,
+                "C1",
+            ),
+            (
+                "DeleteServiceSpecificCredential",
+                r#"{"userName":"bob","serviceSpecificCredentialId":"S1"}"#,
+                "null",
+                "S1",
+            ),
+            (
+                "CreateAccessKey",
+                r#"{"userName":"bob"}"#,
+                r#"{"accessKey":{"userName":"bob","accessKeyId":"AKIA1"}}"#,
+                "AKIA1",
+            ),
+        ] {
+            let record = format!(
+                r#"{{"eventTime":"2024-03-07T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"{name}","requestID":"r-1","sourceIPAddress":"192.0.2.9","requestParameters":{params},"responseElements":{response},"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/kim","userName":"kim"}}}}"#
+            );
+            let event = map_to_json(&record, false);
+            assert_valid(name, &event);
+            assert_eq!(event["type_name"], "Account Change: Other", "{name}");
+            assert_eq!(event["user"]["name"], "bob", "{name}");
+            assert_eq!(event["user"]["credential_uid"], key, "{name}");
+            assert_eq!(event["actor"]["user"]["name"], "kim", "{name}");
+        }
     }
 }

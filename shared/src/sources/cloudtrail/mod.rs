@@ -11,3 +11,5 @@ pub mod splitter;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod published_tests;

@@ -24,7 +24,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::config::{OpensearchConfig, RedactHeaders};
-use super::record::{self, find_category_name, redact_raw, strip_log4j_prefix, Category, Members};
+use super::record::{
+    self, find_category_name, log4j_prefix_time_ms, redact_raw, strip_log4j_prefix, Category, Members,
+};
 use crate::ocsf::{
     Account, AccountType, Actor, Api, ApiActivity, ApiRequest, AuthActivity, AuthProtocol, Authorization,
     ClassActivity, Cloud, Database, DatabaseType, DatastoreActivity, DatastoreType, HttpHeader, HttpMethod,
@@ -101,8 +103,7 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
     let plan = plan(category, category_name.is_some(), &members);
 
     let original_time = members.take_str("@timestamp");
-    let time =
-        original_time.as_deref().and_then(parse_rfc3339_ms).or(context.timestamp_ms).unwrap_or_default();
+    let time = event_time(original_time.as_deref(), message, context);
     let cluster = members.take_str("audit_cluster_name");
     let (account, domain) = split_cluster(cluster.as_deref());
     let format_version = members.take_text("audit_format_version");
@@ -300,6 +301,24 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
     Mapped { event, problem: error }
 }
 
+/// `time`: the record's `@timestamp`, else the CloudWatch Logs event's timestamp (exact, in UTC),
+/// else the time in the log4j prefix of the line (a line read from a file), else the time it is
+/// mapped: never 0.
+fn event_time(timestamp: Option<&str>, message: &str, context: &LogContext<'_>) -> i64 {
+    timestamp
+        .and_then(parse_rfc3339_ms)
+        .or(context.timestamp_ms)
+        .or_else(|| log4j_prefix_time_ms(message))
+        .unwrap_or_else(now_ms)
+}
+
+/// The current time, ms since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The plan for a category; `named` says whether some category name was read at all.
 fn plan(category: Option<Category>, named: bool, members: &Members<'_>) -> Plan {
     let privilege = members.peek_str("audit_request_privilege");
@@ -314,8 +333,12 @@ fn plan(category: Option<Category>, named: bool, members: &Members<'_>) -> Plan 
     match category {
         Category::Authenticated => Plan::Auth { success: true },
         Category::FailedLogin => Plan::Auth { success: false },
-        Category::GrantedPrivileges => Plan::Api { activity: verb(), granted: Some(true) },
-        Category::MissingPrivileges => Plan::Api { activity: verb(), granted: Some(false) },
+        Category::GrantedPrivileges => {
+            Plan::Api { activity: rest_verb(verb(), members), granted: Some(true) }
+        }
+        Category::MissingPrivileges => {
+            Plan::Api { activity: rest_verb(verb(), members), granted: Some(false) }
+        }
         Category::BadHeaders => Plan::Web(WebResourceAccessActivity::AccessDeny),
         Category::SslException => Plan::Web(WebResourceAccessActivity::AccessError),
         Category::SecurityIndexAttempt => {
@@ -338,6 +361,39 @@ fn plan(category: Option<Category>, named: bool, members: &Members<'_>) -> Plan 
             };
             Plan::Datastore { activity, denied: false }
         }
+    }
+}
+
+/// A REST-layer record names no privilege or transport request: its activity follows the HTTP
+/// method (and, for POST, the endpoint: `_search` reads, `_doc`/`_create` create).
+fn rest_verb(activity: ApiActivity, members: &Members<'_>) -> ApiActivity {
+    if activity != ApiActivity::Other {
+        return activity;
+    }
+    let Some(method) = members.peek_str("audit_rest_request_method") else { return activity };
+    let path = members.peek_str("audit_rest_request_path").unwrap_or_default();
+    rest_method_activity(&method, &path)
+}
+
+/// The API activity of a REST request.
+fn rest_method_activity(method: &str, path: &str) -> ApiActivity {
+    const READ_ENDPOINTS: [&str; 9] =
+        ["_search", "_msearch", "_count", "_mget", "_explain", "_validate", "_field_caps", "_sql", "_ppl"];
+    match method.to_ascii_uppercase().as_str() {
+        "GET" | "HEAD" => ApiActivity::Read,
+        "PUT" | "PATCH" => ApiActivity::Update,
+        "DELETE" => ApiActivity::Delete,
+        "POST" => {
+            let endpoint = |names: &[&str]| path.split(['/', '?']).any(|segment| names.contains(&segment));
+            if endpoint(&READ_ENDPOINTS) {
+                ApiActivity::Read
+            } else if endpoint(&["_doc", "_create"]) {
+                ApiActivity::Create
+            } else {
+                ApiActivity::Update
+            }
+        }
+        _ => ApiActivity::Other,
     }
 }
 

@@ -12,3 +12,5 @@ pub mod record;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod published_tests;

@@ -97,6 +97,20 @@ pub fn strip_log4j_prefix(message: &str) -> (&str, bool) {
     }
 }
 
+/// The time of a log4j line's first `[…]` group, ms: OpenSearch's default pattern writes
+/// `%d{ISO8601}`, e.g. `[2024-08-19T16:34:00,259]` (also read: a space for the `T`, a dot for the
+/// comma, an offset or `Z`). The pattern writes the node's local time without an offset; a time
+/// without one is read as UTC (the time zone of Amazon OpenSearch Service and of most containers).
+pub fn log4j_prefix_time_ms(message: &str) -> Option<i64> {
+    let group = message.trim_start().strip_prefix('[')?;
+    let text = &group[..group.find(']')?];
+    let (date, time) = text.trim().split_once(['T', ' '])?;
+    let time = time.replacen(',', ".", 1);
+    let has_offset = time.ends_with('Z') || time.contains(['+', '-']);
+    let rfc3339 = if has_offset { format!("{date}T{time}") } else { format!("{date}T{time}Z") };
+    crate::timestamp::parse_rfc3339_ms(&rfc3339)
+}
+
 /// A string member, borrowed from the text unless it holds escapes.
 struct Key<'a>(Cow<'a, str>);
 
@@ -359,6 +373,26 @@ fn end_of_array(bytes: &[u8], start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log4j_prefix_time_is_read_from_the_first_group() {
+        let cases = [
+            (
+                "[2024-08-19T16:34:00,259][INFO ][o.o.s.a.r.AuditMessageRouter] [opensearch-0] x",
+                Some(1_724_085_240_259),
+            ),
+            ("[2024-08-19 16:34:00,259][WARN ][o.o.n.Node] [n] started", Some(1_724_085_240_259)),
+            ("[2024-08-19T18:34:00.259+02:00][INFO ][sgaudit] [n] {}", Some(1_724_085_240_259)),
+            ("  [2024-08-19T16:34:00Z] x", Some(1_724_085_240_000)),
+            ("[ERROR] First test message", None),
+            ("[2024-13-45T99:00:00,000] bad", None),
+            ("no prefix 2024-08-19T16:34:00,259", None),
+            ("[2024-08-19T16:34:00,259", None),
+        ];
+        for (message, want) in cases {
+            assert_eq!(log4j_prefix_time_ms(message), want, "{message}");
+        }
+    }
 
     #[test]
     fn log4j_prefix_is_stripped_only_before_a_json_object() {
