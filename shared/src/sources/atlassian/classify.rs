@@ -91,7 +91,8 @@ const ENTITY_NOUNS: &[(&str, &str)] = &[
     ("permissions", "permission"),
 ];
 
-/// Verbs that end the subject of a summary ("Request type deleted" → "Request type").
+/// Verbs (with [`UPDATE_VERBS`]) that end the subject of a summary ("Request type deleted" →
+/// "Request type").
 const VERBS: &[&str] = &[
     "created",
     "create",
@@ -103,15 +104,6 @@ const VERBS: &[&str] = &[
     "removed",
     "remove",
     "uninstalled",
-    "updated",
-    "update",
-    "changed",
-    "change",
-    "modified",
-    "edited",
-    "renamed",
-    "configured",
-    "set",
     "enabled",
     "disabled",
     "activated",
@@ -130,6 +122,10 @@ const VERBS: &[&str] = &[
     "unassigned",
     "uploaded",
 ];
+
+/// Verbs of a change to an entity.
+const UPDATE_VERBS: &[&str] =
+    &["updated", "update", "changed", "change", "modified", "edited", "renamed", "configured", "set"];
 
 /// Lifecycle verbs: a role or permission created, deleted or changed is an entity, not a grant.
 const LIFECYCLE: &[&str] =
@@ -300,17 +296,7 @@ fn entity_activity(words: &[String]) -> EntityActivity {
         EntityActivity::Update
     } else if any(&["viewed", "view", "exported", "export", "read", "accessed", "downloaded"]) {
         EntityActivity::Read
-    } else if any(&[
-        "updated",
-        "update",
-        "changed",
-        "change",
-        "modified",
-        "edited",
-        "renamed",
-        "configured",
-        "set",
-    ]) {
+    } else if any(UPDATE_VERBS) {
         EntityActivity::Update
     } else {
         EntityActivity::Other
@@ -380,7 +366,10 @@ pub(crate) fn noun_of_type(kind: &str) -> Option<&'static str> {
 pub(crate) fn subject_phrase(text: &str) -> Option<String> {
     let words: Vec<&str> =
         text.split(|c: char| c.is_whitespace() || c == '_').filter(|w| !w.is_empty()).collect();
-    let end = words.iter().position(|w| VERBS.contains(&w.to_lowercase().as_str()))?;
+    let end = words.iter().position(|w| {
+        let w = w.to_lowercase();
+        VERBS.contains(&w.as_str()) || UPDATE_VERBS.contains(&w.as_str())
+    })?;
     (end > 0).then(|| words[..end].join(" "))
 }
 
