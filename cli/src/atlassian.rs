@@ -126,7 +126,7 @@ fn convert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -186,6 +186,47 @@ mod tests {
             for (event, uid) in events.iter().zip(uids) {
                 assert_eq!(event["metadata"]["uid"], uid);
             }
+            // Class and activity, time, actor, subject and source of each published record.
+            let expected: &[&[(&str, Value)]] = match kind {
+                SavedPages::Org => &[
+                    &[
+                        ("/type_uid", json!(600_302)),
+                        ("/time", json!(1_779_184_920_000_i64)),
+                        ("/actor/user/name", json!("Carol Davis")),
+                        ("/actor/user/uid", json!("712020:cccccccc-cccc-cccc-cccc-cccccccccccc")),
+                        ("/api/operation", json!("user_profile_viewed")),
+                        ("/src_endpoint/ip", json!("203.0.113.20")),
+                    ],
+                    &[
+                        // A permission added to nobody the record names: not a grant to a user.
+                        ("/type_uid", json!(600_301)),
+                        ("/time", json!(1_779_184_980_000_i64)),
+                        ("/actor/user/name", json!("Dana Wilson")),
+                        ("/user", Value::Null),
+                        ("/resources/0/name", json!("example-corp")),
+                        ("/src_endpoint/ip", json!("203.0.113.21")),
+                    ],
+                ],
+                SavedPages::Jira => &[&[("/type_uid", json!(300_101)), ("/user/name", json!("user"))]],
+                SavedPages::Confluence => &[
+                    &[
+                        ("/type_uid", json!(600_303)),
+                        ("/actor/user/name", json!("System")),
+                        ("/user", Value::Null),
+                    ],
+                    &[("/type_uid", json!(300_401)), ("/entity/name", json!("Service Catalogue"))],
+                ],
+            };
+            assert_eq!(events.len(), expected.len(), "{kind:?}");
+            for (event, fields) in events.iter().zip(expected) {
+                for (pointer, value) in fields.iter() {
+                    assert_eq!(
+                        event.pointer(pointer).unwrap_or(&Value::Null),
+                        value,
+                        "{pointer} in {event:#}"
+                    );
+                }
+            }
         }
     }
 
@@ -215,7 +256,7 @@ mod tests {
         )
         .unwrap();
         let missing = dir.join("missing.json");
-        let (events, problems) = run(SavedPages::Jira, None, OutputFormat::Ocsf, &[bad.clone()]).await;
+        let (events, problems) = run(SavedPages::Jira, None, OutputFormat::Ocsf, &[bad]).await;
         assert_eq!((events.len(), problems), (2, 2));
         assert_eq!(events[0]["metadata"]["uid"], "11959");
         assert_eq!(events[1]["metadata"]["uid"], "1");

@@ -286,7 +286,7 @@ fn include_raw_copies_the_record() {
 #[test]
 fn published_records_map_to_what_they_say() {
     let n = Value::Null;
-    let cases: Vec<(&str, Mapper, u64, Vec<(&str, Value)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             include_str!("../fixtures/published/org_user_login.json"),
             Mapper::Org,
