@@ -7,11 +7,14 @@
 //! - `audit-relay normalize --source opensearch FILE...` takes audit lines or saved subscription
 //!   payloads; `audit-relay forward --source opensearch --log-group NAME --since 7d` backfills a
 //!   CloudWatch Logs log group.
+//! - `audit-relay normalize --source atlassian-org|jira|confluence FILE...` takes saved API pages
+//!   (organization audit log, Jira and Confluence audit records) as the APIs return them.
 //! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
 //!   checkpoints, as its Lambda function does.
 //! - `audit-relay validate [FILE...]` checks OCSF NDJSON (e.g. `normalize`'s output) against the
 //!   OCSF 1.8.0 JSON Schemas.
 
+mod atlassian;
 mod forward;
 mod normalize;
 mod opensearch;
@@ -22,6 +25,7 @@ mod validate;
 use std::path::PathBuf;
 
 use audit_relay::config::Source;
+use audit_relay::sources::atlassian::SavedPages;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Collects security audit logs, normalizes them to OCSF 1.8.0, and forwards them to a SIEM.
@@ -45,7 +49,12 @@ enum Command {
         /// Copy each source record into OCSF `raw_data`.
         #[arg(long)]
         include_raw: bool,
-        /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription payload).
+        /// atlassian-org, jira, confluence: the organization id or site host the pages came from
+        /// (`metadata.tenant_uid`; Confluence record ids hash it), e.g. `example.atlassian.net`.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription
+        /// payload; for atlassian-org, jira and confluence, saved API pages).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -93,6 +102,12 @@ enum SourceArg {
     Cloudtrail,
     /// OpenSearch audit logs (lines, subscription payloads, or a CloudWatch Logs log group).
     Opensearch,
+    /// Saved Atlassian organization audit log pages (`/events`, `/events-stream`).
+    AtlassianOrg,
+    /// Saved Jira audit record pages (`/rest/api/3/auditing/record`).
+    Jira,
+    /// Saved Confluence audit record pages (`/wiki/rest/api/audit`).
+    Confluence,
 }
 
 impl From<SourceArg> for Source {
@@ -100,6 +115,7 @@ impl From<SourceArg> for Source {
         match value {
             SourceArg::Cloudtrail => Source::Cloudtrail,
             SourceArg::Opensearch => Source::Opensearch,
+            SourceArg::AtlassianOrg | SourceArg::Jira | SourceArg::Confluence => Source::Atlassian,
         }
     }
 }
@@ -117,13 +133,21 @@ async fn main() -> anyhow::Result<()> {
     audit_relay::telemetry::init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Normalize { source, format, include_raw, files } => {
+        Command::Normalize { source, format, include_raw, tenant, files } => {
             let format = match format {
                 FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
                 FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
             };
             match source {
                 SourceArg::Opensearch => opensearch::normalize(format, include_raw, &files).await,
+                SourceArg::AtlassianOrg | SourceArg::Jira | SourceArg::Confluence => {
+                    let kind = match source {
+                        SourceArg::Jira => SavedPages::Jira,
+                        SourceArg::Confluence => SavedPages::Confluence,
+                        _ => SavedPages::Org,
+                    };
+                    atlassian::normalize(kind, tenant.as_deref(), format, include_raw, &files).await
+                }
                 _ => normalize::run(source.into(), format, include_raw, &files).await,
             }
         }

@@ -45,7 +45,7 @@ struct State {
     overrides: HashMap<usize, ResponseTemplate>,
     /// Every request for this page offset fails with this status.
     failing_offset: Option<(usize, u16)>,
-    /// After the page at this offset, one empty page with a cursor.
+    /// After the page at this offset, only empty pages, each with a new cursor.
     empty_page_after: Option<usize>,
     /// The first page's only next link points here.
     foreign_next: Option<String>,
@@ -98,8 +98,12 @@ impl Respond for FakeOrg {
             let end = (offset + state.page_size).min(matching.len());
             let page = matching[offset..end].iter().map(|(_, e)| e.clone()).collect();
             (page, Some(format!("{from}:{to}:{end}:empty")))
+        } else if empty {
+            // Like `/events-stream` at its end: no events, and yet another cursor "for seamless
+            // polling".
+            (Vec::new(), Some(format!("{from}:{to}:{offset}:empty:{number}")))
         } else {
-            let end = if empty { offset } else { (offset + state.page_size).min(matching.len()) };
+            let end = (offset + state.page_size).min(matching.len());
             let page = matching[offset..end].iter().map(|(_, e)| e.clone()).collect();
             (page, (end < matching.len()).then(|| format!("{from}:{to}:{end}")))
         };
@@ -223,7 +227,9 @@ async fn multi_page_run_delivers_every_event_once_and_saves_the_watermark() {
     let (api, fake) = org_api(3).await;
     let base = now_ms() - 3_600_000;
     fake.add((0..8).map(|i| (base + i as i64 * 1000, org_event(i, base + i as i64 * 1000))));
-    fake.with(|s| s.empty_page_after = Some(3));
+    // The last page (6..8) hands out a cursor, as the stream does "for seamless polling"; the
+    // empty page it leads to ends the run, whose cursor is not followed.
+    fake.with(|s| s.empty_page_after = Some(6));
     let deps = env.org_deps(&api).await;
 
     let started = now_ms();
@@ -234,7 +240,7 @@ async fn multi_page_run_delivers_every_event_once_and_saves_the_watermark() {
     assert_eq!(stream["stream"], format!("org-{ORG}"));
     assert_eq!(stream["status"], "done");
     assert_eq!(stream["events"], 8);
-    // 3 + 3 (then an empty page with a cursor) + 2.
+    // 3 + 3 + 2 (with a cursor) + one empty page (with another cursor, not followed).
     assert_eq!(stream["pages"], 4);
     assert_eq!(stream["behind"], false);
     assert_eq!(stream["newest_event_ms"], base + 7_000);

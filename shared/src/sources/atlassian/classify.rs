@@ -83,7 +83,53 @@ const ENTITY_NOUNS: &[(&str, &str)] = &[
     ("configuration", "settings"),
     ("config", "settings"),
     ("allowlist", "settings"),
+    ("page", "page"),
+    ("pages", "page"),
+    ("role", "role"),
+    ("roles", "role"),
+    ("permission", "permission"),
+    ("permissions", "permission"),
 ];
+
+/// Verbs (with [`UPDATE_VERBS`]) that end the subject of a summary ("Request type deleted" →
+/// "Request type").
+const VERBS: &[&str] = &[
+    "created",
+    "create",
+    "added",
+    "add",
+    "installed",
+    "deleted",
+    "delete",
+    "removed",
+    "remove",
+    "uninstalled",
+    "enabled",
+    "disabled",
+    "activated",
+    "deactivated",
+    "suspended",
+    "resumed",
+    "moved",
+    "viewed",
+    "exported",
+    "archived",
+    "restored",
+    "published",
+    "granted",
+    "revoked",
+    "assigned",
+    "unassigned",
+    "uploaded",
+];
+
+/// Verbs of a change to an entity.
+const UPDATE_VERBS: &[&str] =
+    &["updated", "update", "changed", "change", "modified", "edited", "renamed", "configured", "set"];
+
+/// Lifecycle verbs: a role or permission created, deleted or changed is an entity, not a grant.
+const LIFECYCLE: &[&str] =
+    &["created", "create", "deleted", "delete", "updated", "update", "changed", "renamed", "modified"];
 
 const FAILED: &[&str] = &["failed", "fail", "failure", "denied", "blocked", "unsuccessful", "rejected"];
 const GRANT: &[&str] = &["added", "add", "granted", "grant", "assigned", "assign", "given", "gave"];
@@ -187,6 +233,9 @@ pub fn classify(text: &str, category: Option<&str>) -> Kind {
             Some(AccountChangeActivity::Unlock)
         } else if has("locked") {
             Some(AccountChangeActivity::Lock)
+        } else if any(&["updated", "changed", "modified", "edited"]) {
+            // "User details updated": the account changed, the record does not say how.
+            Some(AccountChangeActivity::Other)
         } else {
             None
         };
@@ -195,8 +244,11 @@ pub fn classify(text: &str, category: Option<&str>) -> Kind {
         }
     }
 
-    // Permission and role grants.
-    if any(PRIVILEGE_NOUNS) && !any(&["scheme", "schemes"]) {
+    // Permission and role grants; a role created, deleted or changed with nobody named
+    // ("Project role deleted") is an entity of its own.
+    let lifecycle =
+        any(LIFECYCLE) && !any(&["granted", "grant", "revoked", "revoke", "assigned", "to", "from"]);
+    if any(PRIVILEGE_NOUNS) && !any(&["scheme", "schemes"]) && !lifecycle {
         if any(GRANT) {
             return Kind::Access(UserAccessActivity::AssignPrivileges);
         }
@@ -239,19 +291,12 @@ fn entity_activity(words: &[String]) -> EntityActivity {
         EntityActivity::Resume
     } else if any(&["moved", "move", "transferred"]) {
         EntityActivity::Move
+    } else if any(&["archived", "published", "uploaded"]) {
+        // A content status or a file of the entity changed.
+        EntityActivity::Update
     } else if any(&["viewed", "view", "exported", "export", "read", "accessed", "downloaded"]) {
         EntityActivity::Read
-    } else if any(&[
-        "updated",
-        "update",
-        "changed",
-        "change",
-        "modified",
-        "edited",
-        "renamed",
-        "configured",
-        "set",
-    ]) {
+    } else if any(UPDATE_VERBS) {
         EntityActivity::Update
     } else {
         EntityActivity::Other
@@ -261,12 +306,23 @@ fn entity_activity(words: &[String]) -> EntityActivity {
 /// The API Activity from the verb.
 fn api_activity(words: &[String]) -> ApiActivity {
     let any = |list: &[&str]| list.iter().any(|w| words.iter().any(|x| x == w));
-    if any(&["created", "create", "added", "add", "installed", "invited", "generated"]) {
+    if any(&["created", "create", "added", "add", "installed", "invited", "invitation", "generated"]) {
         ApiActivity::Create
     } else if any(&["deleted", "delete", "removed", "remove", "revoked", "uninstalled"]) {
         ApiActivity::Delete
     } else if any(&[
-        "updated", "update", "changed", "modified", "edited", "renamed", "enabled", "disabled", "set",
+        "updated",
+        "update",
+        "changed",
+        "modified",
+        "edited",
+        "renamed",
+        "enabled",
+        "disabled",
+        "set",
+        "activated",
+        "deactivated",
+        "suspended",
     ]) {
         ApiActivity::Update
     } else if any(&[
@@ -284,6 +340,46 @@ fn api_activity(words: &[String]) -> ApiActivity {
     } else {
         ApiActivity::Other
     }
+}
+
+/// The API Activity of a text, for events whose class needs a subject the record does not name.
+pub(crate) fn api_activity_of(text: &str) -> ApiActivity {
+    api_activity(&split_words(text))
+}
+
+/// The entity nouns the text itself names (not its category), in the text's order.
+pub(crate) fn nouns_in(text: &str) -> Vec<&'static str> {
+    split_words(text)
+        .iter()
+        .filter_map(|word| ENTITY_NOUNS.iter().find(|(w, _)| w == word).map(|(_, noun)| *noun))
+        .collect()
+}
+
+/// The entity noun an object type stands for (`orgs` → organization, `PROJECT_ROLE` → role).
+pub(crate) fn noun_of_type(kind: &str) -> Option<&'static str> {
+    let last = split_words(&kind.replace('_', " ")).pop()?;
+    ENTITY_NOUNS.iter().find(|(w, _)| *w == last || format!("{w}s") == last).map(|(_, noun)| *noun)
+}
+
+/// The words of a summary or action before its first verb, as written ("Request type deleted" →
+/// "Request type", `data_classification_policy_update` → "data classification policy").
+pub(crate) fn subject_phrase(text: &str) -> Option<String> {
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || c == '_').filter(|w| !w.is_empty()).collect();
+    let end = words.iter().position(|w| {
+        let w = w.to_lowercase();
+        VERBS.contains(&w.as_str()) || UPDATE_VERBS.contains(&w.as_str())
+    })?;
+    (end > 0).then(|| words[..end].join(" "))
+}
+
+/// Whether the action is about API tokens or keys (the actor's own credential).
+pub(crate) fn is_token_action(text: &str) -> bool {
+    let words = split_words(text);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    (has("api") && (has("token") || has("tokens") || has("key") || has("keys")))
+        || has("apikey")
+        || has("token")
 }
 
 /// Lower-case words of a text (`user_login_failed`, "User added to group").
@@ -342,14 +438,59 @@ mod tests {
             ("Space created", Some("Space"), Kind::Entity { activity: E::Create, noun: "space" }),
             ("Project deleted", Some("projects"), Kind::Entity { activity: E::Delete, noun: "project" }),
             ("marketplace_app_installed", None, Kind::Entity { activity: E::Create, noun: "app" }),
-            ("Workflow published", Some("workflows"), Kind::Entity { activity: E::Other, noun: "workflow" }),
+            ("Workflow published", Some("workflows"), Kind::Entity { activity: E::Update, noun: "workflow" }),
             ("Issue type renamed", Some("fields"), Kind::Entity { activity: E::Update, noun: "field" }),
             ("organization_users_viewed", None, Kind::Entity { activity: E::Read, noun: "organization" }),
             ("audit_log_exported", None, Kind::Api(ApiActivity::Read)),
+            ("Project role deleted", Some("projects"), Kind::Entity { activity: E::Delete, noun: "project" }),
+            ("Project role created", Some("projects"), Kind::Entity { activity: E::Create, noun: "project" }),
+            (
+                "Permission updated",
+                Some("Permissions"),
+                Kind::Entity { activity: E::Update, noun: "permission" },
+            ),
+            ("Permission revoked", Some("Permissions"), Kind::Access(U::RevokePrivileges)),
+            ("User added to project role", Some("projects"), Kind::Access(U::AssignPrivileges)),
+            ("Request type deleted", Some("projects"), Kind::Entity { activity: E::Delete, noun: "project" }),
+            ("User details updated", Some("Users and groups"), Kind::Account(A::Other)),
+            ("User deactivated", Some("Users and groups"), Kind::Account(A::Disable)),
+            ("User's password changed", Some("user management"), Kind::Account(A::PasswordChange)),
+            ("Page archived", Some("Page"), Kind::Entity { activity: E::Update, noun: "page" }),
+            ("org_settings_update", None, Kind::Entity { activity: E::Update, noun: "organization" }),
+            ("data_classification_policy_update", None, Kind::Entity { activity: E::Update, noun: "policy" }),
+            ("user_profile_viewed", None, Kind::Api(ApiActivity::Read)),
+            ("user_invitation_sent", None, Kind::Api(ApiActivity::Create)),
+            ("confluence_audit_record_removed_content_restriction", None, Kind::Api(ApiActivity::Delete)),
             ("something_happened", None, Kind::Api(ApiActivity::Other)),
         ];
         for (text, category, expected) in cases {
             assert_eq!(classify(text, *category), *expected, "{text:?} ({category:?})");
         }
+    }
+
+    #[test]
+    fn subjects_nouns_and_tokens_are_read_from_the_words() {
+        assert_eq!(subject_phrase("Request type deleted").as_deref(), Some("Request type"));
+        assert_eq!(
+            subject_phrase("data_classification_policy_update").as_deref(),
+            Some("data classification policy")
+        );
+        assert_eq!(subject_phrase("deleted"), None);
+        assert_eq!(subject_phrase("something happened"), None);
+        assert_eq!(nouns_in("Project role deleted"), ["project", "role"]);
+        assert!(nouns_in("Request type deleted").is_empty());
+        let types = [
+            ("orgs", Some("organization")),
+            ("PROJECT_ROLE", Some("role")),
+            ("PERMISSION_SCHEME", Some("scheme")),
+            ("sites", Some("site")),
+            ("Space", Some("space")),
+            ("USER", None),
+        ];
+        for (kind, noun) in types {
+            assert_eq!(noun_of_type(kind), noun, "{kind}");
+        }
+        assert!(is_token_action("api_token_created"));
+        assert!(!is_token_action("user_created"));
     }
 }

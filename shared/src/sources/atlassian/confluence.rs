@@ -33,11 +33,18 @@ impl ConfluenceAuditApi {
             page_size,
         }
     }
+
+    /// A client for saved pages of `site` (no request is made); `host` is the site host the
+    /// records name as their tenant, empty when unknown.
+    pub(super) fn offline(site: &Url, host: &str) -> Self {
+        let credential = Credential::Basic { user: String::new(), password: crate::secret::Secret::new("") };
+        Self { host: host.to_string(), ..Self::new(site, credential, 1) }
+    }
 }
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     results: Vec<&'a RawValue>,
     #[serde(default, rename = "_links")]
     links: Option<Links>,
@@ -149,5 +156,6 @@ mod tests {
         );
         let last = format!(r#"{{"results":[{record}],"start":0,"limit":50,"size":1,"_links":{{}}}}"#);
         assert_eq!(api.parse_page(last.as_bytes(), None).unwrap().next, None);
+        assert!(api.parse_page(br#"{"records":[]}"#, None).is_err());
     }
 }

@@ -34,11 +34,18 @@ impl JiraAuditApi {
             page_size,
         }
     }
+
+    /// A client for saved pages of `site` (no request is made); `host` is the site host the
+    /// records name as their tenant, empty when unknown.
+    pub(super) fn offline(site: &Url, host: &str) -> Self {
+        let credential = Credential::Basic { user: String::new(), password: crate::secret::Secret::new("") };
+        Self { host: host.to_string(), ..Self::new(site, credential, 1) }
+    }
 }
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     records: Vec<&'a RawValue>,
     #[serde(default)]
     total: Option<u64>,
@@ -156,5 +163,7 @@ mod tests {
         let empty = api.parse_page(br#"{"offset":0,"limit":2,"total":0,"records":[]}"#, None).unwrap();
         assert_eq!(empty, Page { items: vec![], next: None });
         assert_eq!(api.stream_id(), "jira-example-corp.atlassian.net");
+        // A page of another API is refused, not read as an empty page.
+        assert!(api.parse_page(br#"{"results":[]}"#, None).is_err());
     }
 }

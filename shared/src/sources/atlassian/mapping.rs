@@ -10,11 +10,13 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::classify::{classify, Kind};
+use super::classify::{
+    api_activity_of, classify, is_token_action, noun_of_type, nouns_in, subject_phrase, Kind,
+};
 use crate::ocsf::{
     Actor, Api, EntityType, Feature, Group, GroupActivity, Location, ManagedEntity, Metadata,
     NetworkEndpoint, Observable, ObservableType, OcsfEvent, Product, ResourceDetails, Service, Status,
-    Unmapped, User, UserAccessActivity,
+    Unmapped, User, UserAccessActivity, UserType,
 };
 use crate::timestamp::parse_rfc3339_ms;
 
@@ -64,8 +66,15 @@ struct Facts {
     category: Option<String>,
     message: Option<String>,
     actor: Option<User>,
+    /// An app that acted (organization log actors such as `{"id":"confluence","name":"Confluence"}`).
     actor_app: Option<String>,
+    actor_app_uid: Option<String>,
+    /// Where the request came from; may have a location and no address.
     src: Option<NetworkEndpoint>,
+    /// The `name` and `id` a record's changed values give (the object a summary names, e.g. the
+    /// request type of "Request type deleted").
+    changed_name: Option<String>,
+    changed_id: Option<String>,
     users: Vec<User>,
     groups: Vec<Group>,
     entities: Vec<ManagedEntity>,
@@ -119,7 +128,12 @@ pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<Ocsf
 
     let mut actor_user = None;
     let mut actor_app = None;
+    let mut actor_app_uid = None;
     if let Some(mut actor) = take_obj(&mut attributes, "actor") {
+        if is_app_actor(&actor) {
+            actor_app_uid = take_str(&mut actor, "id");
+            actor_app = take_str(&mut actor, "name").or_else(|| actor_app_uid.clone());
+        }
         let mut user = person(&mut actor, &["id"], &["name", "displayName"], &["email"]);
         if let Some(mut auth) = take_obj(&mut actor, "auth") {
             if let Some(token) = take_str(&mut auth, "tokenId") {
@@ -134,8 +148,6 @@ pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<Ocsf
         leftovers(&mut unmapped, "actor", actor);
         if user.is_identified() {
             actor_user = Some(user);
-        } else {
-            actor_app = Some(UNKNOWN.to_string());
         }
     }
 
@@ -152,7 +164,10 @@ pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<Ocsf
         message: None,
         actor: actor_user,
         actor_app,
+        actor_app_uid,
         src: None,
+        changed_name: None,
+        changed_id: None,
         users: Vec::new(),
         groups: Vec::new(),
         entities: Vec::new(),
@@ -185,7 +200,7 @@ pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<Ocsf
     }
     let mut event = build(facts);
     if include_raw {
-        event.raw_data = Some(json.to_string());
+        event.raw_data = Some(one_line(json));
     }
     Ok(event)
 }
@@ -203,7 +218,7 @@ fn org_object(item: &Value, facts: &mut Facts) {
     };
     let name = attr(&["name", "displayName", "siteName", "title", "label", "groupName", "spaceName", "key"]);
     match kind.as_str() {
-        "users" | "user" => {
+        k if k.ends_with("users") || k.ends_with("user") => {
             let user = User {
                 uid: id.clone(),
                 name: name.clone(),
@@ -264,14 +279,32 @@ fn org_location(mut location: Map<String, Value>, unmapped: &mut Unmapped) -> Op
         None => {}
     }
     leftovers(unmapped, "location", location);
-    let ip = ip?;
-    let mut endpoint = NetworkEndpoint::from_ip(ip);
+    let mut endpoint = match ip {
+        Some(ip) => NetworkEndpoint::from_ip(ip),
+        None => NetworkEndpoint::default(),
+    };
     if place.is_identified() {
         endpoint.location = Some(place);
-    } else if let Ok(raw) = serde_json::to_value(&place) {
-        keep(unmapped, "location", &raw);
+    } else if place.continent.is_some() {
+        // Only `geo` (a region code): the schema's location needs a city, region or country.
+        if let Ok(raw) = serde_json::to_value(&place) {
+            keep(unmapped, "location", &raw);
+        }
     }
-    Some(endpoint)
+    (endpoint.ip.is_some() || endpoint.location.is_some()).then_some(endpoint)
+}
+
+/// Whether an organization log actor is an app rather than a person: its `email` is not an
+/// address but a label ("Atlassian app"), or its `type`/`actorType` names something else than a
+/// user.
+fn is_app_actor(actor: &Map<String, Value>) -> bool {
+    let text = |key| actor.get(key).and_then(Value::as_str).map(str::to_ascii_lowercase);
+    let labelled = text("email").is_some_and(|e| !is_email(&e) && e.split_whitespace().any(|w| w == "app"));
+    let typed = ["type", "actorType"]
+        .into_iter()
+        .filter_map(text)
+        .any(|t| !matches!(t.as_str(), "user" | "users" | "person" | "atlassian" | "customer" | "managed"));
+    labelled || typed
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,14 +334,12 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
     let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
     let description = take_str(&mut record, "description");
     let mut unmapped = Unmapped::default();
-    let mut actor = User {
+    // `authorKey` is an opaque user key ("ug:0613fc34-…" on Cloud), not a name.
+    let actor = User {
         uid: take_str(&mut record, "authorAccountId"),
-        name: take_str(&mut record, "authorKey"),
+        uid_alt: take_str(&mut record, "authorKey"),
         ..User::default()
     };
-    if actor.uid.is_none() && actor.name.is_none() {
-        actor = User::default();
-    }
     let src = take_str(&mut record, "remoteAddress")
         .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
     let mut facts = Facts {
@@ -317,14 +348,17 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
         time_ms,
         original_time,
         logged_time: None,
-        tenant: Some(site.to_string()),
+        tenant: Some(site.to_string()).filter(|s| !s.is_empty()),
         log_name: "audit records",
         message: Some(description.unwrap_or_else(|| summary.clone())),
         action: summary,
         category: take_str(&mut record, "category"),
-        actor: actor.is_identified().then_some(actor),
+        actor: (actor.uid.is_some() || actor.uid_alt.is_some()).then_some(actor),
         actor_app: None,
+        actor_app_uid: None,
         src,
+        changed_name: None,
+        changed_id: None,
         users: Vec::new(),
         groups: Vec::new(),
         entities: Vec::new(),
@@ -345,13 +379,15 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
     }
     if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
         facts.privileges = privileges(changes, "fieldName", "changedTo");
+        facts.changed_name = changed(changes, "fieldName", "name", ["changedTo", "changedFrom"]);
+        facts.changed_id = changed(changes, "fieldName", "id", ["changedTo", "changedFrom"]);
     }
     for (key, value) in record {
         keep(&mut facts.unmapped, &key, &value);
     }
     let mut event = build(facts);
     if include_raw {
-        event.raw_data = Some(json.to_string());
+        event.raw_data = Some(one_line(json));
     }
     Ok(event)
 }
@@ -382,23 +418,7 @@ pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Resul
     let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
     let description = take_str(&mut record, "description");
     let mut unmapped = Unmapped::default();
-    let mut actor = None;
-    let mut actor_app = None;
-    if let Some(mut author) = take_obj(&mut record, "author") {
-        let user =
-            person(&mut author, &["accountId", "userKey"], &["username", "publicName", "displayName"], &[]);
-        if let Some(kind) = take_str(&mut author, "type") {
-            if kind != "user" {
-                keep(&mut unmapped, "author.type", &Value::String(kind));
-            }
-        }
-        leftovers(&mut unmapped, "author", author);
-        if user.is_identified() {
-            actor = Some(user);
-        } else {
-            actor_app = Some(UNKNOWN.to_string());
-        }
-    }
+    let actor = take_obj(&mut record, "author").and_then(|author| confluence_author(author, &mut unmapped));
     let src = take_str(&mut record, "remoteAddress")
         .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
     let mut facts = Facts {
@@ -407,14 +427,17 @@ pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Resul
         time_ms,
         original_time,
         logged_time: None,
-        tenant: Some(site.to_string()),
+        tenant: Some(site.to_string()).filter(|s| !s.is_empty()),
         log_name: "audit records",
         message: Some(description.unwrap_or_else(|| summary.clone())),
         action: summary,
         category: take_str(&mut record, "category"),
         actor,
-        actor_app,
+        actor_app: None,
+        actor_app_uid: None,
         src,
+        changed_name: None,
+        changed_id: None,
         users: Vec::new(),
         groups: Vec::new(),
         entities: Vec::new(),
@@ -435,15 +458,44 @@ pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Resul
     }
     if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
         facts.privileges = privileges(changes, "name", "newValue");
+        facts.changed_name = changed(changes, "name", "name", ["newValue", "oldValue"]);
+        facts.changed_id = changed(changes, "name", "id", ["newValue", "oldValue"]);
     }
     for (key, value) in record {
         keep(&mut facts.unmapped, &key, &value);
     }
     let mut event = build(facts);
     if include_raw {
-        event.raw_data = Some(json.to_string());
+        event.raw_data = Some(one_line(json));
     }
     Ok(event)
+}
+
+/// A Confluence `author`: `displayName` is the person (`publicName` is "Unknown user" on real
+/// records, `username`/`userKey` are opaque ids), `accountId` the uid. The System author
+/// (`type: "system"`, or no account and `displayName: "System"`) is the system, not a user.
+fn confluence_author(mut author: Map<String, Value>, unmapped: &mut Unmapped) -> Option<User> {
+    let uid = take_str(&mut author, "accountId");
+    let name = take_str(&mut author, "displayName");
+    let kind = take_str(&mut author, "type");
+    if author.get("operations").is_some_and(Value::is_null) {
+        author.remove("operations");
+    }
+    let anonymous = uid.is_none() && !["userKey", "username"].iter().any(|k| author.get(*k).is_some());
+    let system = kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("system"))
+        || (anonymous && name.as_deref() == Some("System"));
+    let type_id = if system {
+        UserType::System
+    } else if kind.as_deref() == Some("user") {
+        UserType::User
+    } else {
+        UserType::Unknown
+    };
+    if let Some(kind) = kind {
+        keep(unmapped, "author.type", &Value::String(kind));
+    }
+    leftovers(unmapped, "author", author);
+    (uid.is_some() || name.is_some()).then(|| User { uid, name, type_id: Some(type_id), ..User::default() })
 }
 
 /// A Jira `objectItem`/`associatedItems[]` or Confluence `affectedObject`/`associatedObjects[]`.
@@ -457,7 +509,14 @@ fn site_object(item: &Value, type_key: &str, facts: &mut Facts) {
     }
     match kind.to_ascii_lowercase().as_str() {
         "user" => facts.users.push(User { uid: id.clone(), name: name.clone(), ..User::default() }),
-        "group" => facts.groups.push(Group { uid: id.clone(), name: name.clone(), ..Group::default() }),
+        "group" => {
+            // Confluence Cloud names groups `name:<group id>`.
+            let (name, uid) = match (name.as_deref().and_then(split_group_id), &id) {
+                (Some((n, u)), None) => (Some(n.to_string()), Some(u.to_string())),
+                _ => (name.clone(), id.clone()),
+            };
+            facts.groups.push(Group { uid, name, ..Group::default() });
+        }
         _ => facts.entities.push(ManagedEntity {
             uid: id.clone(),
             name: name.clone(),
@@ -472,6 +531,25 @@ fn site_object(item: &Value, type_key: &str, facts: &mut Facts) {
         type_: Some(kind).filter(|k| !k.is_empty()),
         ..ResourceDetails::default()
     });
+}
+
+/// `jira-software-users:b8d81944-e737-4da0-94ca-165fa5c0635c` → the name and the UUID.
+fn split_group_id(text: &str) -> Option<(&str, &str)> {
+    let (name, id) = text.rsplit_once(':')?;
+    let uuid = id.len() == 36
+        && id
+            .char_indices()
+            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+    (uuid && !name.is_empty()).then_some((name, id))
+}
+
+/// The first non-empty of `values` of the changed value whose `field_key` is `field`.
+fn changed(changes: &[Value], field_key: &str, field: &str, values: [&str; 2]) -> Option<String> {
+    let change = changes.iter().find(|c| c.get(field_key).and_then(Value::as_str) == Some(field))?;
+    values
+        .iter()
+        .find_map(|k| change.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()))
+        .map(str::to_string)
 }
 
 /// Permission or role names from changed values whose field names a permission or role.
@@ -493,7 +571,7 @@ fn privileges(changes: &[Value], field_key: &str, value_key: &str) -> Vec<String
 // ---------------------------------------------------------------------------------------------
 // The event, by class.
 
-fn build(facts: Facts) -> OcsfEvent {
+fn build(mut facts: Facts) -> OcsfEvent {
     let kind = classify(&facts.action, facts.category.as_deref());
     // A grant to a group (and to no user) is the group's privilege change.
     let kind = match kind {
@@ -503,6 +581,29 @@ fn build(facts: Facts) -> OcsfEvent {
                 _ => GroupActivity::AssignPrivileges,
             })
         }
+        other => other,
+    };
+    // The subject each class requires, from the record only: who logged in is the actor; an API
+    // token is the actor's own; any other subject must be named by the record's objects.
+    let subject_user = match kind {
+        Kind::Auth { .. } => facts.users.first().cloned().or_else(|| facts.actor.clone()),
+        Kind::Account(_) if is_token_action(&facts.action) => {
+            facts.users.first().cloned().or_else(|| facts.actor.clone())
+        }
+        _ => facts.users.first().cloned(),
+    };
+    let entity = match kind {
+        Kind::Entity { noun, .. } => pick_entity(&facts, noun),
+        _ => None,
+    };
+    // A class whose subject the record does not name is API Activity on the action: never a
+    // placeholder subject, never the actor as the subject.
+    let kind = match kind {
+        Kind::Auth { .. } | Kind::Account(_) | Kind::Access(_) if subject_user.is_none() => {
+            Kind::Api(api_activity_of(&facts.action))
+        }
+        Kind::Group(_) if facts.groups.is_empty() => Kind::Api(api_activity_of(&facts.action)),
+        Kind::Entity { .. } if entity.is_none() => Kind::Api(api_activity_of(&facts.action)),
         other => other,
     };
     let mut product = Product::new(facts.product, VENDOR);
@@ -516,9 +617,14 @@ fn build(facts: Facts) -> OcsfEvent {
     metadata.log_name = Some(facts.log_name.into());
     let mut event = OcsfEvent::new(kind.class_activity(), facts.time_ms, metadata);
     event.message = facts.message;
-    event.unmapped = facts.unmapped;
+    event.unmapped = std::mem::take(&mut facts.unmapped);
 
-    let actor = Actor { user: facts.actor.clone(), app_name: facts.actor_app, ..Actor::default() };
+    let actor = Actor {
+        user: facts.actor.clone(),
+        app_name: facts.actor_app,
+        app_uid: facts.actor_app_uid,
+        ..Actor::default()
+    };
     if let Some(user) = &actor.user {
         if let Some(name) = &user.name {
             event.observables.push(Observable::new(
@@ -538,44 +644,27 @@ fn build(facts: Facts) -> OcsfEvent {
     if let Some(ip) = facts.src.as_ref().and_then(|s| s.ip) {
         event.observables.push(Observable::new("src_endpoint.ip", ObservableType::IpAddress, ip.to_string()));
     }
-    let subject = || {
-        facts.users.first().cloned().or_else(|| facts.actor.clone()).unwrap_or_else(|| User::named(UNKNOWN))
-    };
     let mut takes_resources = false;
     match kind {
         Kind::Auth { failed, .. } => {
-            event.user = Some(subject());
+            event.user = subject_user;
             event.service = Some(Service::named(facts.product));
             event.set_status(if failed { Status::Failure } else { Status::Success });
         }
-        Kind::Account(_) => event.user = Some(subject()),
+        Kind::Account(_) => event.user = subject_user,
         Kind::Group(activity) => {
-            event.group = Some(
-                facts
-                    .groups
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| Group { name: Some(UNKNOWN.to_string()), ..Group::default() }),
-            );
+            event.group = facts.groups.first().cloned();
             event.user = facts.users.first().cloned();
             if matches!(activity, GroupActivity::AssignPrivileges | GroupActivity::RevokePrivileges) {
                 event.privileges = privileges_or_action(facts.privileges, &facts.action);
             }
         }
         Kind::Access(_) => {
-            event.user = Some(facts.users.first().cloned().unwrap_or_else(|| User::named(UNKNOWN)));
+            event.user = subject_user;
             event.privileges = privileges_or_action(facts.privileges, &facts.action);
             takes_resources = true;
         }
-        Kind::Entity { noun, .. } => {
-            let entity = facts.entities.first().cloned().unwrap_or_else(|| ManagedEntity {
-                name: Some(noun.to_string()),
-                type_id: Some(entity_type(noun)),
-                type_: Some(noun.to_string()),
-                ..ManagedEntity::default()
-            });
-            event.entity = Some(entity);
-        }
+        Kind::Entity { .. } => event.entity = entity,
         Kind::Api(_) => {
             let mut api = Api::new(facts.action.clone());
             api.service = Some(Service::named(facts.product));
@@ -595,6 +684,7 @@ fn build(facts: Facts) -> OcsfEvent {
             keep(&mut event.unmapped, key, value);
         }
     }
+    // API Activity requires an actor and a source endpoint; the record may name neither.
     let needs_actor = matches!(kind, Kind::Api(_));
     if !actor.is_empty() {
         event.actor = Some(actor);
@@ -602,13 +692,56 @@ fn build(facts: Facts) -> OcsfEvent {
         event.actor = Some(Actor { app_name: Some(UNKNOWN.to_string()), ..Actor::default() });
     }
     event.src_endpoint = match facts.src {
-        Some(src) => Some(src),
+        Some(src) if src.ip.is_some() => Some(src),
+        Some(mut src) if needs_actor => {
+            src.name = Some(UNKNOWN.to_string());
+            Some(src)
+        }
+        Some(src) => {
+            // A location without an address: the schema's endpoint needs an identifier.
+            if let Ok(raw) = serde_json::to_value(&src.location) {
+                keep(&mut event.unmapped, "location", &raw);
+            }
+            None
+        }
         None if needs_actor => {
             Some(NetworkEndpoint { name: Some(UNKNOWN.to_string()), ..NetworkEndpoint::default() })
         }
         None => None,
     };
     event
+}
+
+/// The entity of an Entity Management event: the first object whose type is a noun the text
+/// names (`PROJECT_ROLE` for "Project role deleted", `apps` for `marketplace_app_installed`);
+/// else the object the text names by its own words ("Request type" of "Request type deleted",
+/// "data classification policy"), with the `name`/`id` of its changed values when it has them.
+/// `None` when the record identifies nothing.
+fn pick_entity(facts: &Facts, noun: &'static str) -> Option<ManagedEntity> {
+    let named = nouns_in(&facts.action);
+    let matching = facts
+        .entities
+        .iter()
+        .find(|e| e.type_.as_deref().and_then(noun_of_type).is_some_and(|n| named.contains(&n)));
+    if let Some(entity) = matching {
+        return Some(entity.clone());
+    }
+    let phrase = subject_phrase(&facts.action);
+    let name = facts.changed_name.clone().or_else(|| phrase.clone());
+    let uid = facts.changed_id.clone();
+    if name.is_none() && uid.is_none() {
+        return None;
+    }
+    // A noun only the category gave ("projects" for "Request type deleted") does not say what
+    // the object is; the summary's own words do.
+    let noun = if named.is_empty() { None } else { Some(noun) };
+    Some(ManagedEntity {
+        uid,
+        name,
+        type_id: Some(noun.map_or(EntityType::Other, entity_type)),
+        type_: phrase.or_else(|| noun.map(str::to_string)),
+        ..ManagedEntity::default()
+    })
 }
 
 fn privileges_or_action(privileges: Vec<String>, action: &str) -> Vec<String> {
@@ -645,6 +778,17 @@ pub fn parse_atlassian_time(text: &str) -> Option<i64> {
         return parse_rfc3339_ms(&format!("{}:{}", &text[..n - 2], &text[n - 2..]));
     }
     None
+}
+
+/// The record's text on one line: a pretty-printed page (as hand-saved API pages often are) would
+/// otherwise make an event span several lines. Compact input is copied as is.
+fn one_line(json: &str) -> String {
+    if json.trim().contains(['\n', '\r']) {
+        if let Ok(value) = serde_json::from_str::<Value>(json) {
+            return value.to_string();
+        }
+    }
+    json.to_string()
 }
 
 fn object(json: &str, product: &'static str) -> Result<Map<String, Value>, MappingError> {

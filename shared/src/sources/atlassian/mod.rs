@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use url::Url;
 
-use self::config::AtlassianConfig;
+use self::config::{AtlassianConfig, OrgConfig, OrgEndpoint, DEFAULT_API_URL};
 use self::confluence::ConfluenceAuditApi;
 use self::jira::JiraAuditApi;
 use self::org::OrgEventsApi;
-use crate::poller::{Credential, Pacer, Stream};
+use crate::poller::{Credential, Pacer, Stream, StreamApi};
+use crate::secret::Secret;
 
 /// The streams `config` asks for: the organization log, then Jira and Confluence of each site.
 /// Each stream has its own pacer (the limits are per API path and per site).
@@ -48,6 +49,43 @@ pub fn streams(config: &AtlassianConfig) -> Vec<Stream> {
         }
     }
     streams
+}
+
+/// Which Atlassian API saved pages come from (`audit-relay normalize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedPages {
+    /// Organization audit log `/events` or `/events-stream` pages (`{"data":[...]}`).
+    Org,
+    /// Jira `GET /rest/api/3/auditing/record` pages (`{"records":[...]}`).
+    Jira,
+    /// Confluence `GET /wiki/rest/api/audit` pages (`{"results":[...]}`).
+    Confluence,
+}
+
+/// The client that reads saved pages of `kind` (its `parse_page` and `map`), for files: it sends
+/// no request and holds no credential. `tenant` is the organization id or the site host the pages
+/// came from (`metadata.tenant_uid`; Confluence record ids hash it), when known. Fails when a
+/// site host does not make a URL.
+pub fn offline_api(kind: SavedPages, tenant: Option<&str>) -> Result<Arc<dyn StreamApi>, url::ParseError> {
+    let tenant = tenant.unwrap_or_default();
+    let site = || match tenant {
+        "" => Url::parse(DEFAULT_API_URL),
+        host => Url::parse(&format!("https://{host}")),
+    };
+    Ok(match kind {
+        SavedPages::Org => {
+            let config = OrgConfig {
+                api_url: Url::parse(DEFAULT_API_URL)?,
+                org_id: tenant.to_string(),
+                api_key: Secret::new(""),
+                endpoint: OrgEndpoint::EventsStream,
+                requests_per_minute: 1,
+            };
+            Arc::new(OrgEventsApi::new(&config, 1))
+        }
+        SavedPages::Jira => Arc::new(JiraAuditApi::offline(&site()?, tenant)),
+        SavedPages::Confluence => Arc::new(ConfluenceAuditApi::offline(&site()?, tenant)),
+    })
 }
 
 /// A site's host, with its port when it is not the scheme's default (`example.atlassian.net`).

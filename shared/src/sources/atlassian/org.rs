@@ -44,7 +44,7 @@ impl OrgEventsApi {
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     data: Vec<&'a RawValue>,
     #[serde(default)]
     meta: Option<Links>,
@@ -134,6 +134,14 @@ impl StreamApi for OrgEventsApi {
             items.push(item);
         }
         let text = |links: Option<Links>| links.and_then(|l| l.next).filter(|n| !n.is_empty());
+        // `/events-stream` hands out a cursor even on its last page ("for seamless polling"), so
+        // a page with no events ends the window: following that cursor would page through empty
+        // pages until the deadline. The next run starts a fresh window from the watermark (less
+        // the overlap), which the stream reads from the same point; the cursor, which keeps the
+        // old window's range, is not needed for that.
+        if items.is_empty() {
+            return Ok(Page { items, next: None });
+        }
         let next = match (text(envelope.meta), text(envelope.links)) {
             (Some(cursor), _) => Some(json!({ "cursor": cursor })),
             (None, Some(link)) => Some(json!({ "url": link })),
@@ -205,13 +213,42 @@ mod tests {
         assert!(matches!(&page.items[1], PageItem::Invalid { reason, .. } if reason == "event has no id"));
         assert!(matches!(&page.items[2], PageItem::Invalid { reason, .. } if reason.contains("e9")));
 
-        let links_only =
-            api.parse_page(br#"{"data":[],"links":{"next":"https://evil.example/next"}}"#, None).unwrap();
+        let links_only = api
+            .parse_page(
+                format!(
+                    r#"{{"data":[{}],"links":{{"next":"https://evil.example/next"}}}}"#,
+                    include_str!("fixtures/org_user_login.json").trim()
+                )
+                .as_bytes(),
+                None,
+            )
+            .unwrap();
         assert_eq!(links_only.next, Some(json!({"url": "https://evil.example/next"})));
         let last = api
             .parse_page(br#"{"data":[],"meta":{"next":null,"page_size":25,"total":0},"links":{}}"#, None)
             .unwrap();
         assert_eq!(last, Page { items: vec![], next: None });
         assert!(api.parse_page(b"<html>", None).is_err());
+        assert!(api.parse_page(br#"{"records":[]}"#, None).is_err());
+    }
+
+    #[test]
+    fn a_page_without_events_ends_the_window_even_with_a_cursor() {
+        for endpoint in [OrgEndpoint::EventsStream, OrgEndpoint::Events] {
+            let api = api(endpoint);
+            // Atlassian's terminal page as Elastic's mock of the API serves it.
+            let last = api.parse_page(include_bytes!("fixtures/published/org_page_last.json"), None).unwrap();
+            assert_eq!(last, Page { items: vec![], next: None });
+            // The stream's "seamless polling" cursor on an empty page is not followed.
+            let empty = br#"{"data":[],"meta":{"next":"cur-9","page_size":25},"links":{"next":"https://api.atlassian.com/admin/v1/orgs/0f0f-org/events-stream?cursor=cur-9"}}"#;
+            let resume = json!({"cursor": "cur-8"});
+            assert_eq!(api.parse_page(empty, Some(&resume)).unwrap(), Page { items: vec![], next: None });
+        }
+        // A published page with events goes on to its cursor.
+        let api = api(OrgEndpoint::EventsStream);
+        let page =
+            api.parse_page(include_bytes!("fixtures/published/org_page_events_stream.json"), None).unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.next, Some(json!({"cursor": "cursor-page-3"})));
     }
 }
