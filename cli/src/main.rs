@@ -7,9 +7,12 @@
 //! - `audit-relay normalize --source opensearch FILE...` takes audit lines or saved subscription
 //!   payloads; `audit-relay forward --source opensearch --log-group NAME --since 7d` backfills a
 //!   CloudWatch Logs log group.
+//! - `audit-relay normalize --source azure-devops FILE...` takes saved audit log pages (as the
+//!   query API returns them) and exports (Azure Monitor `records`, Event Grid events, downloads).
 //! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
 //!   checkpoints, as its Lambda function does.
 
+mod azure_devops;
 mod forward;
 mod normalize;
 mod opensearch;
@@ -36,13 +39,14 @@ enum Command {
         /// The files' source.
         #[arg(long, value_enum)]
         source: SourceArg,
-        /// `ocsf` (default) or `raw`.
+        /// `ocsf` (default), `raw` or `udm`.
         #[arg(long, value_enum, default_value_t = FormatArg::Ocsf)]
         format: FormatArg,
         /// Copy each source record into OCSF `raw_data`.
         #[arg(long)]
         include_raw: bool,
-        /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription payload).
+        /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription payload;
+        /// for azure-devops, saved audit log pages or exports).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -84,6 +88,8 @@ enum SourceArg {
     Cloudtrail,
     /// OpenSearch audit logs (lines, subscription payloads, or a CloudWatch Logs log group).
     Opensearch,
+    /// Azure DevOps audit log (saved query pages, Azure Monitor and Event Grid exports).
+    AzureDevops,
 }
 
 impl From<SourceArg> for Source {
@@ -91,6 +97,7 @@ impl From<SourceArg> for Source {
         match value {
             SourceArg::Cloudtrail => Source::Cloudtrail,
             SourceArg::Opensearch => Source::Opensearch,
+            SourceArg::AzureDevops => Source::AzureDevops,
         }
     }
 }
@@ -101,6 +108,8 @@ enum FormatArg {
     Ocsf,
     /// The source records untouched.
     Raw,
+    /// Google SecOps UDM.
+    Udm,
 }
 
 #[tokio::main]
@@ -112,9 +121,11 @@ async fn main() -> anyhow::Result<()> {
             let format = match format {
                 FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
                 FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
+                FormatArg::Udm => audit_relay::config::OutputFormat::Udm,
             };
             match source {
                 SourceArg::Opensearch => opensearch::normalize(format, include_raw, &files).await,
+                SourceArg::AzureDevops => azure_devops::normalize(format, include_raw, &files).await,
                 _ => normalize::run(source.into(), format, include_raw, &files).await,
             }
         }
