@@ -9,12 +9,15 @@
 //!   CloudWatch Logs log group.
 //! - `audit-relay normalize --source atlassian-org|jira|confluence FILE...` takes saved API pages
 //!   (organization audit log, Jira and Confluence audit records) as the APIs return them.
+//! - `audit-relay normalize --source azure-devops FILE...` takes saved audit log pages (as the
+//!   query API returns them) and exports (Azure Monitor `records`, Event Grid events, downloads).
 //! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
 //!   checkpoints, as its Lambda function does.
 //! - `audit-relay validate [FILE...]` checks OCSF NDJSON (e.g. `normalize`'s output) against the
 //!   OCSF 1.8.0 JSON Schemas.
 
 mod atlassian;
+mod azure_devops;
 mod forward;
 mod normalize;
 mod opensearch;
@@ -43,7 +46,7 @@ enum Command {
         /// The files' source.
         #[arg(long, value_enum)]
         source: SourceArg,
-        /// `ocsf` (default) or `raw`.
+        /// `ocsf` (default), `raw` or `udm`.
         #[arg(long, value_enum, default_value_t = FormatArg::Ocsf)]
         format: FormatArg,
         /// Copy each source record into OCSF `raw_data`.
@@ -54,7 +57,8 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
         /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription
-        /// payload; for atlassian-org, jira and confluence, saved API pages).
+        /// payload; for atlassian-org, jira and confluence, saved API pages; for azure-devops, saved
+        /// audit log pages or exports).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -108,6 +112,8 @@ enum SourceArg {
     Jira,
     /// Saved Confluence audit record pages (`/wiki/rest/api/audit`).
     Confluence,
+    /// Azure DevOps audit log (saved query pages, Azure Monitor and Event Grid exports).
+    AzureDevops,
 }
 
 impl From<SourceArg> for Source {
@@ -116,6 +122,7 @@ impl From<SourceArg> for Source {
             SourceArg::Cloudtrail => Source::Cloudtrail,
             SourceArg::Opensearch => Source::Opensearch,
             SourceArg::AtlassianOrg | SourceArg::Jira | SourceArg::Confluence => Source::Atlassian,
+            SourceArg::AzureDevops => Source::AzureDevops,
         }
     }
 }
@@ -126,6 +133,8 @@ enum FormatArg {
     Ocsf,
     /// The source records untouched.
     Raw,
+    /// Google SecOps UDM.
+    Udm,
 }
 
 #[tokio::main]
@@ -137,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
             let format = match format {
                 FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
                 FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
+                FormatArg::Udm => audit_relay::config::OutputFormat::Udm,
             };
             match source {
                 SourceArg::Opensearch => opensearch::normalize(format, include_raw, &files).await,
@@ -148,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
                     };
                     atlassian::normalize(kind, tenant.as_deref(), format, include_raw, &files).await
                 }
+                SourceArg::AzureDevops => azure_devops::normalize(format, include_raw, &files).await,
                 _ => normalize::run(source.into(), format, include_raw, &files).await,
             }
         }

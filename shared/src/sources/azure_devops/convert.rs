@@ -26,6 +26,12 @@ impl Converter {
     /// The outbound event for one entry of an audit log page, or why it cannot be sent (the caller
     /// dead-letters the entry with that reason).
     pub fn convert(&self, value: &Value) -> Result<OutboundEvent, String> {
+        self.convert_shaped(value, Shape::Entry)
+    }
+
+    /// [`Converter::convert`] for an entry split from a saved log ([`super::record::split_log`]):
+    /// `shape` says how it reached us (UDM takes `metadata.product_log_id` from it).
+    pub fn convert_shaped(&self, value: &Value, shape: Shape) -> Result<OutboundEvent, String> {
         let entry = AuditEntry::from_value(value.clone()).map_err(|e| e.to_string())?;
         let time_ms = entry.time_ms().ok_or_else(|| {
             format!(
@@ -40,7 +46,7 @@ impl Converter {
                     mapping::map_entry(&entry, raw.as_deref(), &self.options).map_err(|e| e.to_string())?;
                 serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))?
             }
-            OutputFormat::Udm => udm::to_udm(&entry, Shape::Entry).to_string(),
+            OutputFormat::Udm => udm::to_udm(&entry, shape).to_string(),
             OutputFormat::Raw => value.to_string(),
         };
         Ok(OutboundEvent { time_ms, json })

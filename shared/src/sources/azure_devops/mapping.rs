@@ -2,11 +2,14 @@
 //! in docs/mappings/azure-devops.md). Pure: no I/O.
 //!
 //! Class by the `actionId` prefix (else `area`):
-//! * `Group.*` (membership updates, group creation and deletion) → Group Management (3006);
+//! * `Group.*` (membership updates, group creation and deletion) → Group Management (3006), when
+//!   the entry names the group;
 //! * `Token.*` (personal access tokens, SSH keys) → Account Change (3001), activity Other;
-//! * `Security.*` (permissions, access control lists) → User Access Management (3005);
-//! * `Project`, `Git`, `Pipelines`, `Release`, `Policy`, `Extension`, `Library` → Entity
-//!   Management (3004), activity from `category`;
+//! * `Security.*` (permissions, access control lists) → User Access Management (3005) when the
+//!   entry names the permissions and whom they are for; else Entity Management of the ACL;
+//! * `Project`, `Git`, `Pipelines`, `Release`, `Policy`, `Extension`, `Library`,
+//!   `OrganizationPolicy`, `Licensing`, `Organization` and audit stream changes (`AuditLog.Stream*`)
+//!   → Entity Management (3004), when the entry names the entity;
 //! * everything else, audit-log reads included → API Activity (6003), activity from `category`.
 
 use std::borrow::Cow;
@@ -58,6 +61,8 @@ struct EntityKind {
     prefix: &'static str,
     /// `entity.type`.
     type_name: &'static str,
+    /// `entity.type_id`.
+    type_id: EntityType,
     /// `data` members holding the entity's id, first present wins.
     uid_keys: &'static [&'static str],
     /// `data` members holding its name, first present wins.
@@ -67,47 +72,94 @@ struct EntityKind {
 const ENTITY_KINDS: &[EntityKind] = &[
     EntityKind {
         prefix: "Project",
+        type_id: EntityType::Other,
         type_name: "Project",
         uid_keys: &["ProjectId"],
         name_keys: &["ProjectName"],
     },
     EntityKind {
         prefix: "Git",
+        type_id: EntityType::Other,
         type_name: "Repository",
         uid_keys: &["RepoId", "RepositoryId"],
         name_keys: &["RepoName", "RepositoryName"],
     },
     EntityKind {
         prefix: "Pipelines",
+        type_id: EntityType::Other,
         type_name: "Pipeline",
         uid_keys: &["PipelineId", "DefinitionId"],
         name_keys: &["PipelineName", "DefinitionName"],
     },
     EntityKind {
         prefix: "Release",
+        type_id: EntityType::Other,
         type_name: "Release Pipeline",
         uid_keys: &["PipelineId", "ReleaseDefinitionId", "ReleaseId"],
         name_keys: &["PipelineName", "ReleaseDefinitionName", "ReleaseName"],
     },
     EntityKind {
         prefix: "Policy",
+        type_id: EntityType::Policy,
         type_name: "Policy",
         uid_keys: &["PolicyConfigurationId", "PolicyTypeId"],
         name_keys: &["PolicyTypeDisplayName", "PolicyName"],
     },
     EntityKind {
         prefix: "Extension",
+        type_id: EntityType::Other,
         type_name: "Extension",
         uid_keys: &["ExtensionId"],
         name_keys: &["ExtensionName"],
     },
     EntityKind {
         prefix: "Library",
+        type_id: EntityType::Other,
         type_name: "Library",
-        uid_keys: &["ConnectionId", "VariableGroupId", "SecureFileId", "AgentPoolId"],
-        name_keys: &["ConnectionName", "VariableGroupName", "SecureFileName", "AgentPoolName"],
+        uid_keys: &["AgentId", "ConnectionId", "VariableGroupId", "SecureFileId", "AgentPoolId"],
+        name_keys: &["AgentName", "ConnectionName", "VariableGroupName", "SecureFileName", "AgentPoolName"],
+    },
+    EntityKind {
+        prefix: "OrganizationPolicy",
+        type_id: EntityType::Policy,
+        type_name: "Organization Policy",
+        uid_keys: &[],
+        name_keys: &["PolicyName", "EnforcePolicyName"],
+    },
+    EntityKind {
+        prefix: "Licensing",
+        type_id: EntityType::Other,
+        type_name: "Access Level",
+        uid_keys: &[],
+        name_keys: &["AccessLevel"],
+    },
+    EntityKind {
+        prefix: "Organization",
+        type_id: EntityType::Organization,
+        type_name: "Organization",
+        uid_keys: &[],
+        name_keys: &["OrganizationName", "NewOrganizationName"],
     },
 ];
+
+/// Audit streams (`AuditLog.Stream*` but `AuditLog.StreamRead`).
+const AUDIT_STREAM: EntityKind = EntityKind {
+    prefix: "AuditLog",
+    type_id: EntityType::Other,
+    type_name: "Audit Stream",
+    uid_keys: &["StreamId"],
+    name_keys: &["displayName", "consumerType"],
+};
+
+/// The access control lists of a security namespace, for `Security.*` entries that do not name
+/// both the permissions and whom they are for.
+const ACCESS_CONTROL_LIST: EntityKind = EntityKind {
+    prefix: "Security",
+    type_id: EntityType::Other,
+    type_name: "Access Control List",
+    uid_keys: &["Token", "NamespaceId"],
+    name_keys: &["NamespaceName"],
+};
 
 /// How an entry is mapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,9 +178,18 @@ impl Family {
             Some((prefix, _)) => prefix,
             None => entry.area.as_deref().unwrap_or_default(),
         };
-        let category = entry.category.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let category = entry.category.as_deref().unwrap_or_default();
         let lower = action.to_ascii_lowercase();
+        let verb = entry.action_verb();
+        let entity_or_api = |kind: EntityKind| {
+            if entity(entry, kind).is_some() {
+                Family::Entity(kind, entity_activity(&verb, category))
+            } else {
+                Family::Api(api_activity(category))
+            }
+        };
         match prefix {
+            "Group" if group(entry).is_none() => Family::Api(api_activity(category)),
             "Group" => Family::Group(if lower.starts_with("group.updategroupmembership") {
                 if lower.ends_with(".add") || (!lower.ends_with(".remove") && category == "create") {
                     GroupActivity::AddUser
@@ -145,16 +206,14 @@ impl Family {
                 GroupActivity::Other
             }),
             "Token" => Family::Token,
-            "Security" => Family::Security(
-                if category == "remove" || lower.contains("remove") || lower.contains("reset") {
-                    UserAccessActivity::RevokePrivileges
-                } else {
-                    UserAccessActivity::AssignPrivileges
-                },
-            ),
+            "Security" if !permission_names(entry).is_empty() && subject(entry).is_some() => {
+                Family::Security(security_activity(entry, &verb, category))
+            }
+            "Security" => entity_or_api(ACCESS_CONTROL_LIST),
+            "AuditLog" if verb.starts_with("stream") && verb != "streamread" => entity_or_api(AUDIT_STREAM),
             _ => match ENTITY_KINDS.iter().find(|k| k.prefix == prefix) {
-                Some(kind) => Family::Entity(*kind, entity_activity(&lower, &category)),
-                None => Family::Api(api_activity(&category)),
+                Some(kind) => entity_or_api(*kind),
+                None => Family::Api(api_activity(category)),
             },
         }
     }
@@ -170,14 +229,19 @@ impl Family {
     }
 }
 
-/// Entity Management activity: `Enable`/`Disable` named in the action win, else the category.
-fn entity_activity(action_lower: &str, category: &str) -> EntityActivity {
-    let verb = action_lower.split_once('.').map_or(action_lower, |(_, rest)| rest);
+/// Entity Management activity from the action's verb (after its area): `Disable`, `Enable`, then
+/// `Delete`/`Remove`/`Destroy`/`Uninstall` (`Library.AgentDeleted` is filed under `modify`);
+/// `Undelete`/`Restore` and everything else by the category.
+fn entity_activity(verb: &str, category: &str) -> EntityActivity {
     if verb.contains("disable") {
         return EntityActivity::Disable;
     }
     if verb.contains("enable") {
         return EntityActivity::Enable;
+    }
+    let restores = verb.contains("undelete") || verb.contains("restore");
+    if !restores && ["delete", "remove", "destroy", "uninstall"].iter().any(|w| verb.contains(w)) {
+        return EntityActivity::Delete;
     }
     match category {
         "create" => EntityActivity::Create,
@@ -201,14 +265,79 @@ fn api_activity(category: &str) -> ApiActivity {
     }
 }
 
+/// User Access Management activity: removing or resetting ACLs revokes; else the effects the
+/// entry states (`data.EventSummary[].Change`, else `data.PermissionModifiedTo`): all `Allow` →
+/// Assign; all `Deny`, `Remove` or `Not set` → Revoke; mixed or unstated → Other.
+fn security_activity(entry: &AuditEntry, verb: &str, category: &str) -> UserAccessActivity {
+    if category == "remove" || verb.contains("remove") || verb.contains("reset") {
+        return UserAccessActivity::RevokePrivileges;
+    }
+    let mut effects: Vec<String> = summary_items(entry)
+        .iter()
+        .filter_map(|item| item_text(item, "Change"))
+        .chain(entry.data_text("PermissionModifiedTo"))
+        .map(|e| e.to_ascii_lowercase())
+        .collect();
+    effects.dedup();
+    let revokes = |e: &String| matches!(e.as_str(), "deny" | "remove" | "not set" | "notset");
+    if effects.is_empty() {
+        UserAccessActivity::Other
+    } else if effects.iter().all(|e| e == "allow") {
+        UserAccessActivity::AssignPrivileges
+    } else if effects.iter().all(revokes) {
+        UserAccessActivity::RevokePrivileges
+    } else {
+        UserAccessActivity::Other
+    }
+}
+
 /// Actions that deserve more than Informational.
 const SEVERITY: &[(&str, Severity)] = &[
     // A PAT found in a public repository: a leaked credential.
     ("Token.PatPublicDiscoveryEvent", Severity::High),
     ("Git.RefUpdatePoliciesBypassed", Severity::Medium),
-    ("AuditLog.StreamDisabledByUser", Severity::Medium),
-    ("AuditLog.StreamDeleted", Severity::Medium),
+    // Audit events stop reaching the SIEM.
+    ("AuditLog.StreamDisabledByUser", Severity::High),
+    ("AuditLog.StreamDeleted", Severity::High),
+    ("AuditLog.StreamDisabledBySystem", Severity::Medium),
+    ("AuditLog.StreamModified", Severity::Low),
+    ("OrganizationPolicy.EnforcePolicyRemoved", Severity::Medium),
+    ("Organization.UnlinkFromAAD", Severity::Medium),
 ];
+
+/// `OrganizationPolicy.PolicyValueUpdated` values that weaken the organization
+/// (`data.PolicyName`, `data.PolicyValue`; policy names as Microsoft Sentinel's Azure DevOps
+/// queries match them).
+const WEAKENING_POLICIES: &[(&str, &str, Severity)] = &[
+    // Audit logging off: nothing is audited from now on.
+    ("Policy.LogAuditEvents", "off", Severity::High),
+    // Public projects allowed.
+    ("Policy.AllowAnonymousAccess", "on", Severity::High),
+    ("Policy.EnforceAADConditionalAccess", "off", Severity::High),
+    ("Policy.DisallowAadGuestUserAccess", "off", Severity::Medium),
+];
+
+/// The severity of an entry: [`SEVERITY`], [`WEAKENING_POLICIES`], else Informational.
+fn severity(entry: &AuditEntry) -> Severity {
+    let action = entry.action_id.as_deref().unwrap_or_default();
+    if let Some((_, severity)) = SEVERITY.iter().find(|(a, _)| a.eq_ignore_ascii_case(action)) {
+        return *severity;
+    }
+    if action.eq_ignore_ascii_case("OrganizationPolicy.PolicyValueUpdated") {
+        let name = entry.data_text("PolicyName").unwrap_or_default();
+        let value = match entry.data_text("PolicyValue").unwrap_or_default().to_ascii_lowercase().as_str() {
+            "true" => "on".to_owned(),
+            "false" => "off".to_owned(),
+            other => other.to_owned(),
+        };
+        if let Some((_, _, severity)) =
+            WEAKENING_POLICIES.iter().find(|(n, v, _)| n.eq_ignore_ascii_case(&name) && *v == value)
+        {
+            return *severity;
+        }
+    }
+    Severity::Informational
+}
 
 /// Maps one audit entry to an OCSF event; `raw` is its JSON text (for `INCLUDE_RAW`).
 pub fn map_entry(
@@ -224,11 +353,10 @@ pub fn map_entry(
     event.message = entry.details.clone();
     event.set_status(match entry.outcome() {
         Some(Outcome::Blocked) => Status::Failure,
-        _ => Status::Success,
+        Some(Outcome::Allowed) => Status::Success,
+        None => Status::Unknown,
     });
-    if let Some((_, severity)) = SEVERITY.iter().find(|(a, _)| Some(*a) == entry.action_id.as_deref()) {
-        event.set_severity(*severity);
-    }
+    event.set_severity(severity(entry));
 
     let actor = actor(entry);
     let actor_user = actor.user.clone();
@@ -257,7 +385,7 @@ pub fn map_entry(
     let mut scope_used = false;
     match family {
         Family::Group(_) => {
-            event.group = Some(group(entry));
+            event.group = group(entry);
             event.user = target_user(entry);
             event.resource = scope_resources(entry).into_iter().next_back();
             scope_used = entry.project_id.is_none() && entry.project_name.is_none();
@@ -268,18 +396,8 @@ pub fn map_entry(
             event.user = Some(user);
         }
         Family::Security(_) => {
-            event.privileges = vec![entry
-                .data_text("ChangedPermission")
-                .or_else(|| entry.action_id.clone())
-                .unwrap_or_else(|| UNKNOWN.to_owned())];
-            event.user = Some(
-                entry
-                    .data_text("SubjectDisplayName")
-                    .map(User::named)
-                    .or_else(|| target_user(entry))
-                    .or(actor_user)
-                    .unwrap_or_else(|| User::named(UNKNOWN)),
-            );
+            event.privileges = permission_names(entry);
+            event.user = subject(entry);
             let namespace = ResourceDetails {
                 uid: entry.data_text("Token").or_else(|| entry.data_text("NamespaceId")),
                 name: entry.data_text("NamespaceName"),
@@ -293,7 +411,7 @@ pub fn map_entry(
             scope_used = true;
         }
         Family::Entity(kind, _) => {
-            event.entity = Some(entity(entry, kind));
+            event.entity = entity(entry, kind);
             data_used = true;
         }
         Family::Api(_) => {
@@ -308,8 +426,13 @@ pub fn map_entry(
             scope_used = true;
             if event.src_endpoint.is_none() {
                 // API Activity requires src_endpoint: service-initiated entries have no address.
-                event.src_endpoint =
-                    Some(NetworkEndpoint { name: Some(UNKNOWN.to_owned()), ..NetworkEndpoint::default() });
+                // When Azure DevOps itself is the actor, the service is the source.
+                let system = actor_user.as_ref().is_some_and(|u| u.type_id == Some(UserType::System));
+                event.src_endpoint = Some(if system {
+                    NetworkEndpoint { svc_name: Some(PRODUCT.to_owned()), ..NetworkEndpoint::default() }
+                } else {
+                    NetworkEndpoint { name: Some(UNKNOWN.to_owned()), ..NetworkEndpoint::default() }
+                });
             }
         }
     }
@@ -365,10 +488,14 @@ fn actor(entry: &AuditEntry) -> Actor {
     let upn = entry.actor_upn.clone();
     let email = upn.clone().filter(|u| is_email(u));
     let display = entry.actor_display_name.clone();
-    let user_type = if entry.is_service_principal() {
-        UserType::Service
-    } else if display.as_deref() == Some(SYSTEM_ACTOR) {
+    // Azure DevOps' own actor names itself in the UPN or the display name; its entries may carry
+    // a service-principal mechanism (`S2S_ServicePrincipal`), but it is the system, not a client.
+    let is_system =
+        display.as_deref() == Some(SYSTEM_ACTOR) || entry.actor_upn.as_deref() == Some(SYSTEM_ACTOR);
+    let user_type = if is_system {
         UserType::System
+    } else if entry.is_service_principal() {
+        UserType::Service
     } else {
         UserType::User
     };
@@ -383,7 +510,7 @@ fn actor(entry: &AuditEntry) -> Actor {
         ..User::default()
     };
     let mut actor = Actor::default();
-    if entry.is_service_principal() {
+    if entry.is_service_principal() && !is_system {
         actor.app_uid = not_zero(entry.actor_client_id.as_deref()).map(str::to_owned);
     }
     if user.is_identified() {
@@ -405,17 +532,71 @@ pub(crate) fn is_email(text: &str) -> bool {
 }
 
 /// The group a membership change is about: `data.Updates[0].GroupId` or `data.GroupId`, and
-/// `data.GroupName`.
-fn group(entry: &AuditEntry) -> Group {
+/// `data.GroupName`; `None` when the entry names neither.
+fn group(entry: &AuditEntry) -> Option<Group> {
     let group = Group {
         uid: entry.data_text("Updates.0.GroupId").or_else(|| entry.data_text("GroupId")),
         name: entry.data_text("GroupName"),
         ..Group::default()
     };
-    if group.uid.is_none() && group.name.is_none() {
-        return Group { name: Some(UNKNOWN.to_owned()), ..Group::default() };
+    (group.uid.is_some() || group.name.is_some()).then_some(group)
+}
+
+/// The items of `data.EventSummary` that are objects (the per-permission lines of a bulk
+/// permission change).
+fn summary_items(entry: &AuditEntry) -> Vec<&serde_json::Map<String, Value>> {
+    match entry.data_value("EventSummary") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
     }
-    group
+}
+
+/// A text member of an `EventSummary` item, its key matched case-insensitively.
+fn item_text(item: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    item.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .and_then(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The permissions a `Security.*` entry changes: every `data.EventSummary[].PermissionNames`
+/// (a name, or an array of names), else `data.ChangedPermission`; in order, without repeats.
+fn permission_names(entry: &AuditEntry) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for item in summary_items(entry) {
+        match item.iter().find(|(k, _)| k.eq_ignore_ascii_case("PermissionNames")).map(|(_, v)| v) {
+            Some(Value::String(name)) if !name.is_empty() => names.push(name.clone()),
+            Some(Value::Array(list)) => names
+                .extend(list.iter().filter_map(Value::as_str).filter(|n| !n.is_empty()).map(str::to_owned)),
+            _ => {}
+        }
+    }
+    if names.is_empty() {
+        names.extend(entry.data_text("ChangedPermission"));
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
+
+/// Whom a `Security.*` entry's permissions are for: `data.SubjectDisplayName` (name) with
+/// `data.SubjectDescriptor` (uid), else the member or target user; never the actor.
+fn subject(entry: &AuditEntry) -> Option<User> {
+    let user = User {
+        name: entry.data_text("SubjectDisplayName"),
+        uid: entry.data_text("SubjectDescriptor"),
+        ..User::default()
+    };
+    if user.is_identified() {
+        Some(user)
+    } else {
+        target_user(entry)
+    }
 }
 
 /// The user acted on: `data.Updates[0].MemberId`, `data.MemberId` or `data.TargetUser`, with
@@ -445,7 +626,12 @@ fn scope_resources(entry: &AuditEntry) -> Vec<ResourceDetails> {
         resources.push(ResourceDetails {
             uid: entry.scope_id.clone(),
             name: entry.scope_display_name.clone(),
-            type_: Some(entry.scope_type.clone().unwrap_or_else(|| "organization".to_owned())),
+            // A numeric `scopeType` (stream exports) is not the spec's enum order: left out.
+            type_: match entry.scope_type.as_deref() {
+                None => Some("organization".to_owned()),
+                Some(t) if t.bytes().all(|b| b.is_ascii_digit()) => None,
+                Some(t) => Some(t.to_owned()),
+            },
             ..ResourceDetails::default()
         });
     }
@@ -460,9 +646,10 @@ fn scope_resources(entry: &AuditEntry) -> Vec<ResourceDetails> {
     resources
 }
 
-/// The managed entity: its id and name from the kind's `data` members (else `data.DisplayName`,
-/// else the action), and `data` itself.
-fn entity(entry: &AuditEntry, kind: EntityKind) -> ManagedEntity {
+/// The managed entity: its id and name from the kind's `data` members (else `data.DisplayName`;
+/// a project's from `projectId`/`projectName`, an organization's id from `scopeId`), and `data`
+/// itself; `None` when the entry names neither id nor name.
+fn entity(entry: &AuditEntry, kind: EntityKind) -> Option<ManagedEntity> {
     let first = |keys: &[&str]| keys.iter().find_map(|k| entry.data_text(k));
     let mut uid = first(kind.uid_keys);
     let mut name = first(kind.name_keys).or_else(|| entry.data_text("DisplayName"));
@@ -470,17 +657,21 @@ fn entity(entry: &AuditEntry, kind: EntityKind) -> ManagedEntity {
         uid = uid.or_else(|| entry.project_id.clone());
         name = name.or_else(|| entry.project_name.clone());
     }
-    if uid.is_none() && name.is_none() {
-        name = Some(entry.action_id.clone().unwrap_or_else(|| UNKNOWN.to_owned()));
+    if kind.prefix == "Organization" {
+        // The organization is the entry's scope.
+        uid = uid.or_else(|| entry.scope_id.clone());
     }
-    ManagedEntity {
+    if uid.is_none() && name.is_none() {
+        return None;
+    }
+    Some(ManagedEntity {
         uid,
         name,
-        type_id: Some(if kind.prefix == "Policy" { EntityType::Policy } else { EntityType::Other }),
+        type_id: Some(kind.type_id),
         type_: Some(kind.type_name.to_owned()),
         data: raw_json(entry.data.as_ref()),
         ..ManagedEntity::default()
-    }
+    })
 }
 
 /// `data` as verbatim JSON, when it is an object or array.

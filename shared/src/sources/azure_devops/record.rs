@@ -6,9 +6,11 @@
 //! * [`AuditEntry`]: one `DecoratedAuditLogEntry`. Keys are matched case-insensitively, so the REST
 //!   shape (`actionId`), the export and Log Analytics shape (`ActionId`, `OperationName`) and the
 //!   Azure Monitor export items read alike. Members not modelled are kept in [`AuditEntry::extra`].
-//! * [`parse_log`]: the input forms the SecOps parser accepts (a JSON entry; `{"records": [...]}`
-//!   whose items carry the entry under `data`; a text line with a JSON entry inside), for the UDM
-//!   mapping.
+//! * [`split_log`]: every saved form an entry comes in (an API page, top level or `value`-wrapped;
+//!   an Azure Monitor `{"records": [...]}` export whose items carry the entry under `data`; an Event
+//!   Grid event or an array of them, the entry under `data`; a downloaded array of entries; one entry;
+//!   a text line with a JSON entry inside), split into entries. [`parse_log`] reads them as
+//!   [`AuditEntry`]s for the UDM mapping.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -17,6 +19,10 @@ use crate::timestamp::parse_rfc3339_ms;
 
 /// The id Azure DevOps uses for "not applicable" in actor id fields (§7.2).
 pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// `AuditActionCategory` in the order of the spec's enum: Azure Monitor and Event Grid exports
+/// carry the category as its number (1 = modify, 5 = execute).
+const CATEGORIES: [&str; 6] = ["unknown", "modify", "remove", "create", "access", "execute"];
 
 /// Why a page or a record could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,11 @@ impl AuditLogPage {
     /// Reads a response body: the result at the top level, or wrapped in `value`.
     pub fn parse(body: &[u8]) -> Result<Self, RecordError> {
         let value: Value = serde_json::from_slice(body).map_err(RecordError::Page)?;
+        Self::from_value(value)
+    }
+
+    /// Reads a response body already parsed as JSON.
+    pub fn from_value(value: Value) -> Result<Self, RecordError> {
         if !value.is_object() {
             return Err(RecordError::Page(serde::de::Error::custom("the body is not a JSON object")));
         }
@@ -125,11 +136,12 @@ pub struct AuditEntry {
     pub details: Option<String>,
     /// `area`, e.g. `Git`.
     pub area: Option<String>,
-    /// `category`: `unknown`, `modify`, `remove`, `create`, `access` or `execute`.
+    /// `category`: `unknown`, `modify`, `remove`, `create`, `access` or `execute` (lower case; a
+    /// number is read through the spec's enum, else `categoryDisplayName` stands in).
     pub category: Option<String>,
     /// `categoryDisplayName`.
     pub category_display_name: Option<String>,
-    /// `projectId`.
+    /// `projectId`; the zero GUID (no project) is absent.
     pub project_id: Option<String>,
     /// `projectName`.
     pub project_name: Option<String>,
@@ -177,6 +189,16 @@ impl AuditEntry {
                 "operationname" if entry.action_id.is_none() => &mut entry.action_id,
                 "details" => &mut entry.details,
                 "area" => &mut entry.area,
+                "category" if value.is_number() => {
+                    let index = value.as_u64().and_then(|n| usize::try_from(n).ok());
+                    match index.and_then(|n| CATEGORIES.get(n)) {
+                        Some(name) => entry.category = Some((*name).to_owned()),
+                        None => {
+                            entry.extra.insert(key, value);
+                        }
+                    }
+                    continue;
+                }
                 "category" => &mut entry.category,
                 "categorydisplayname" => &mut entry.category_display_name,
                 "projectid" => &mut entry.project_id,
@@ -204,6 +226,19 @@ impl AuditEntry {
         }
         // `OperationName` equal to (or after) `actionId` adds nothing.
         entry.extra.retain(|k, _| !k.eq_ignore_ascii_case("operationname") || entry.action_id.is_none());
+        if let Some(category) = entry.category.take() {
+            let lower = category.to_ascii_lowercase();
+            if CATEGORIES.contains(&lower.as_str()) {
+                entry.category = Some(lower);
+            } else {
+                // Not one of the spec's categories: kept as received, the display name decides.
+                entry.extra.insert("category".to_owned(), Value::String(category));
+            }
+        }
+        if entry.category.is_none() {
+            entry.category = entry.category_display_name.as_deref().and_then(category_from_display_name);
+        }
+        entry.project_id = entry.project_id.filter(|id| id != ZERO_GUID);
         entry
     }
 
@@ -239,12 +274,24 @@ impl AuditEntry {
         self.data_value(path).and_then(scalar_text)
     }
 
-    /// Event time in ms since the epoch: `timestamp`, else Log Analytics' `TimeGenerated`.
+    /// Event time in ms since the epoch: `timestamp`, else Log Analytics' `TimeGenerated`, else
+    /// the Event Grid envelope's `eventTime`.
     pub fn time_ms(&self) -> Option<i64> {
         self.timestamp
             .as_deref()
             .and_then(parse_rfc3339_ms)
             .or_else(|| self.extra_text("TimeGenerated").as_deref().and_then(parse_rfc3339_ms))
+            .or_else(|| self.extra_text("eventTime").as_deref().and_then(parse_rfc3339_ms))
+    }
+
+    /// The part of `actionId` after its area (`ResourceNotAuthorizedForPipeline` for
+    /// `Pipelines.ResourceNotAuthorizedForPipeline`), lower case.
+    pub(crate) fn action_verb(&self) -> String {
+        let action = self.action_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        match action.split_once('.') {
+            Some((_, verb)) => verb.to_owned(),
+            None => action,
+        }
     }
 
     /// Whether the actor is a service principal: `authenticationMechanism` names one (the SecOps
@@ -263,27 +310,39 @@ impl AuditEntry {
 /// Whether the action succeeded, as far as the entry says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// It succeeded: `Succeeded`, `Created`, `Modified`, `executed`, `updated`, `removed`.
+    /// It succeeded: `Succeeded`, `successfully`, `Created`, `Modified`, `executed`, `updated`,
+    /// `removed`.
     Allowed,
-    /// It failed: `Failed`, `TimedOut` (or "timed out").
+    /// It failed: an action named as a failure (`Project.CreateFailed`,
+    /// `Pipelines.ResourceNotAuthorizedForPipeline`), `Failed`, `TimedOut` (or "timed out"),
+    /// details that begin "Did not" / "Didn't".
     Blocked,
 }
 
-/// Words that say an action succeeded or failed (the SecOps parser's lists), lower case.
-const ALLOW_WORDS: [&str; 6] = ["succeeded", "created", "modified", "executed", "updated", "removed"];
+/// Words that say an action succeeded or failed (the SecOps parser's lists, and `successfully`),
+/// lower case.
+const ALLOW_WORDS: [&str; 7] =
+    ["succeeded", "successfully", "created", "modified", "executed", "updated", "removed"];
 const BLOCK_WORDS: [&str; 2] = ["failed", "timedout"];
 
 impl AuditEntry {
-    /// The outcome the entry states: the first of `data.DeploymentResult`,
-    /// `data.CheckSuiteStatus` and `details` holding one of the words (failure words first);
-    /// `None` when none does.
+    /// The outcome the entry states: a failure named by the action itself (`…Failed`,
+    /// `…NotAuthorized…`), else the first of `data.DeploymentResult`, `data.CheckSuiteStatus` and
+    /// `details` holding one of the words (failure words first; details beginning "Did not" or
+    /// "Didn't" are a failure); `None` when nothing says.
     pub fn outcome(&self) -> Option<Outcome> {
+        let verb = self.action_verb();
+        if verb.contains("failed") || verb.contains("notauthorized") {
+            return Some(Outcome::Blocked);
+        }
         let sources =
             [self.data_text("DeploymentResult"), self.data_text("CheckSuiteStatus"), self.details.clone()];
         sources.iter().flatten().find_map(|text| {
             let lower = text.to_ascii_lowercase().replace("timed out", "timedout");
             let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-            if words.iter().any(|w| BLOCK_WORDS.contains(w)) {
+            let denied =
+                lower.trim_start().starts_with("did not ") || lower.trim_start().starts_with("didn't ");
+            if denied || words.iter().any(|w| BLOCK_WORDS.contains(w)) {
                 Some(Outcome::Blocked)
             } else if words.iter().any(|w| ALLOW_WORDS.contains(w)) {
                 Some(Outcome::Allowed)
@@ -292,6 +351,13 @@ impl AuditEntry {
             }
         })
     }
+}
+
+/// The category a `categoryDisplayName` names (`Delete` is the UI's word for `remove`).
+fn category_from_display_name(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let lower = if lower == "delete" { "remove".to_owned() } else { lower };
+    CATEGORIES.contains(&lower.as_str()).then_some(lower)
 }
 
 /// `id` unless it is the zero GUID ("not applicable").
@@ -330,62 +396,145 @@ pub enum Shape {
     Records,
 }
 
-/// Reads the entries of one log as the SecOps parser accepts it: a JSON entry; an object with a
-/// `records` array, each item carrying the entry under `data` (or being the entry); or a text line
-/// with a JSON entry inside (from its first `{` to its last `}`).
+/// Reads the entries of one log: [`split_log`], each entry read as an [`AuditEntry`]. The forms
+/// the SecOps parser accepts are among them (a JSON entry; `records`; a text line with a JSON entry
+/// inside).
 pub fn parse_log(text: &str) -> Result<Vec<(AuditEntry, Shape)>, RecordError> {
-    let value = match serde_json::from_str::<Value>(text) {
-        Ok(value) => value,
-        Err(_) => {
-            let start = text.find('{');
-            let end = text.rfind('}');
-            match (start, end) {
-                (Some(start), Some(end)) if start < end => serde_json::from_str(&text[start..=end])
-                    .map_err(|_| RecordError::NotAnObject { found: "not JSON" })?,
-                _ => return Err(RecordError::NotAnObject { found: "not JSON" }),
-            }
-        }
-    };
-    let Value::Object(mut map) = value else {
-        return Err(RecordError::NotAnObject { found: kind(&value) });
-    };
-    let records_key = map.keys().find(|k| k.eq_ignore_ascii_case("records")).cloned();
-    match records_key.and_then(|k| map.remove(&k)) {
-        Some(Value::Array(items)) => {
-            items.into_iter().map(|item| record_item(item).map(|e| (e, Shape::Records))).collect()
-        }
-        Some(other) => {
-            // `records` that is not an array: an ordinary member of an entry.
-            map.insert("records".to_owned(), other);
-            Ok(vec![(AuditEntry::from_map(map), Shape::Entry)])
-        }
-        None => Ok(vec![(AuditEntry::from_map(map), Shape::Entry)]),
+    split_log(text)?
+        .into_iter()
+        .map(|(value, shape)| AuditEntry::from_value(value).map(|e| (e, shape)))
+        .collect()
+}
+
+/// Splits one saved log into its entries, each the JSON object [`AuditEntry::from_value`] reads
+/// (items that are not objects are returned as they are, for the caller to report by index):
+/// * an audit log page (`decoratedAuditLogEntries` at the top level or under `value`): its entries;
+/// * `{"records": [...]}` (Azure Monitor export): each item's entry under `data` (when `data` names
+///   an action), with the item's other members as fallbacks; else the item;
+/// * an Event Grid event (`eventType` and a `data` object): the entry under `data`, with the
+///   envelope's `eventTime`, `eventType`, `subject` and `topic` as fallbacks;
+/// * an array (a downloaded log, or an Event Grid delivery): each item as above;
+/// * any other object: one entry;
+/// * JSON lines: each line as above;
+/// * other text: the JSON entry inside it, from its first `{` to its last `}`.
+pub fn split_log(text: &str) -> Result<Vec<(Value, Shape)>, RecordError> {
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return split_value(value);
     }
+    // JSON lines: each line one of the forms above.
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() > 1 {
+        if let Ok(values) =
+            lines.iter().map(|l| serde_json::from_str::<Value>(l)).collect::<Result<Vec<_>, _>>()
+        {
+            let mut entries = Vec::new();
+            for value in values {
+                entries.extend(split_value(value)?);
+            }
+            return Ok(entries);
+        }
+    }
+    let start = text.find('{');
+    let end = text.rfind('}');
+    match (start, end) {
+        (Some(start), Some(end)) if start < end => serde_json::from_str(&text[start..=end])
+            .map_err(|_| RecordError::NotAnObject { found: "not JSON" })
+            .and_then(split_value),
+        _ => Err(RecordError::NotAnObject { found: "not JSON" }),
+    }
+}
+
+/// [`split_log`] of one parsed JSON value.
+fn split_value(value: Value) -> Result<Vec<(Value, Shape)>, RecordError> {
+    match value {
+        Value::Array(items) => {
+            Ok(items.into_iter().map(|item| (event_grid_entry(item), Shape::Entry)).collect())
+        }
+        Value::Object(map) => split_object(map),
+        other => Err(RecordError::NotAnObject { found: kind(&other) }),
+    }
+}
+
+/// The entries of one top-level object: a page, a `records` export, an Event Grid event or an entry.
+fn split_object(mut map: Map<String, Value>) -> Result<Vec<(Value, Shape)>, RecordError> {
+    let is_page =
+        |map: &Map<String, Value>| map.keys().any(|k| k.eq_ignore_ascii_case("decoratedAuditLogEntries"));
+    if is_page(&map) || map.get("value").and_then(Value::as_object).is_some_and(is_page) {
+        let page = AuditLogPage::from_value(Value::Object(map))?;
+        return Ok(page.entries.into_iter().map(|e| (e, Shape::Entry)).collect());
+    }
+    let records_key = map.keys().find(|k| k.eq_ignore_ascii_case("records")).cloned();
+    match records_key.and_then(|k| map.remove_entry(&k)) {
+        Some((_, Value::Array(items))) => {
+            Ok(items.into_iter().map(|item| (record_item(item), Shape::Records)).collect())
+        }
+        Some((key, other)) => {
+            // `records` that is not an array: an ordinary member of an entry.
+            map.insert(key, other);
+            Ok(vec![(Value::Object(map), Shape::Entry)])
+        }
+        None => Ok(vec![(event_grid_entry(Value::Object(map)), Shape::Entry)]),
+    }
+}
+
+/// A member of `map`, its key matched case-insensitively.
+fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))
+}
+
+/// Whether `map` names an action (`actionId` or `OperationName`).
+fn names_action(map: &Map<String, Value>) -> bool {
+    member(map, "actionId").is_some() || member(map, "OperationName").is_some()
+}
+
+/// Takes the entry out of `data` and adds the wrapper's members in `fallbacks` (all when `None`)
+/// that the entry lacks.
+fn unwrap_data(mut wrapper: Map<String, Value>, fallbacks: Option<&[&str]>) -> Value {
+    let Some(key) = member(&wrapper, "data").map(|(k, _)| k.clone()) else {
+        return Value::Object(wrapper);
+    };
+    let Some(Value::Object(mut entry)) = wrapper.remove(&key) else {
+        return Value::Object(wrapper);
+    };
+    for (key, value) in wrapper {
+        let wanted = fallbacks.is_none_or(|keys| keys.iter().any(|k| k.eq_ignore_ascii_case(&key)));
+        if wanted && member(&entry, &key).is_none() {
+            entry.insert(key, value);
+        }
+    }
+    Value::Object(entry)
 }
 
 /// One `records[]` item: the entry under `data` when `data` holds one (it names an action), with
 /// the item's other members as fallbacks; else the item itself.
-fn record_item(item: Value) -> Result<AuditEntry, RecordError> {
-    let Value::Object(mut item) = item else {
-        return Err(RecordError::NotAnObject { found: kind(&item) });
-    };
-    let names_action = |map: &Map<String, Value>| {
-        map.keys().any(|k| k.eq_ignore_ascii_case("actionid") || k.eq_ignore_ascii_case("operationname"))
-    };
-    let data_key = item.keys().find(|k| k.eq_ignore_ascii_case("data")).cloned();
-    let inner = data_key.as_ref().and_then(|k| item.get(k)).and_then(Value::as_object);
-    if names_action(&item) || !inner.is_some_and(names_action) {
-        return Ok(AuditEntry::from_map(item));
-    }
-    let Some(Value::Object(mut entry)) = data_key.and_then(|k| item.remove(&k)) else {
-        return Ok(AuditEntry::from_map(item));
-    };
-    for (key, value) in item {
-        if !entry.keys().any(|k| k.eq_ignore_ascii_case(&key)) {
-            entry.insert(key, value);
+fn record_item(item: Value) -> Value {
+    match item {
+        Value::Object(map)
+            if !names_action(&map)
+                && member(&map, "data").and_then(|(_, v)| v.as_object()).is_some_and(names_action) =>
+        {
+            unwrap_data(map, None)
         }
+        other => other,
     }
-    Ok(AuditEntry::from_map(entry))
+}
+
+/// The Event Grid envelope members an entry takes when it lacks them.
+const EVENT_GRID_FALLBACKS: &[&str] = &["eventTime", "eventType", "subject", "topic"];
+
+/// An Event Grid event (`eventType` and a `data` object, Event Grid schema): the entry under
+/// `data`, with `eventTime`, `eventType`, `subject`, `topic` as fallbacks; anything else as it is.
+fn event_grid_entry(item: Value) -> Value {
+    match item {
+        Value::Object(map)
+            if !names_action(&map)
+                && member(&map, "eventType").is_some()
+                && member(&map, "data").is_some_and(|(_, v)| v.is_object()) =>
+        {
+            unwrap_data(map, Some(EVENT_GRID_FALLBACKS))
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -536,5 +685,60 @@ mod tests {
         for bad in ["no json here", "[1,2]", "{broken"] {
             assert!(parse_log(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numeric_categories_read_through_the_spec_enum_or_the_display_name() {
+        let cases = [
+            (json!({"Category": 1}), Some("modify")),
+            (json!({"Category": 5, "CategoryDisplayName": "Execute"}), Some("execute")),
+            (json!({"Category": 42, "CategoryDisplayName": "Create"}), Some("create")),
+            (json!({"Category": "Modify"}), Some("modify")),
+            (json!({"category": "Rename", "categoryDisplayName": "Delete"}), Some("remove")),
+            (json!({"Category": 42}), None),
+        ];
+        for (value, expected) in cases {
+            let entry = AuditEntry::from_value(value.clone()).unwrap();
+            assert_eq!(entry.category.as_deref(), expected, "{value}");
+        }
+        let entry = AuditEntry::from_value(json!({"Category": 42})).unwrap();
+        assert_eq!(entry.extra_text("Category").as_deref(), Some("42"), "an unknown number is kept");
+    }
+
+    #[test]
+    fn the_zero_project_id_is_no_project() {
+        let entry = AuditEntry::from_value(json!({"ProjectId": ZERO_GUID})).unwrap();
+        assert_eq!(entry.project_id, None);
+        let entry = AuditEntry::from_value(json!({"projectId": "p-1"})).unwrap();
+        assert_eq!(entry.project_id.as_deref(), Some("p-1"));
+    }
+
+    #[test]
+    fn event_grid_events_pages_arrays_and_json_lines_split_into_entries() {
+        let entry =
+            json!({"Id": "i1", "ActionId": "Git.RepositoryCreated", "Timestamp": "2024-01-02T03:04:05Z"});
+        let grid = json!({"id": "g1", "eventType": "t", "subject": "s", "eventTime": "2024-01-02T03:04:06Z",
+                          "data": entry, "dataVersion": "1.0", "metadataVersion": "1"});
+        let single = split_log(&grid.to_string()).unwrap();
+        assert_eq!(single.len(), 1);
+        let read = AuditEntry::from_value(single[0].0.clone()).unwrap();
+        assert_eq!(read.id.as_deref(), Some("i1"), "the entry's id, not the envelope's");
+        assert_eq!(read.action_id.as_deref(), Some("Git.RepositoryCreated"));
+        assert_eq!(read.extra_text("eventType").as_deref(), Some("t"));
+        assert_eq!(read.time_ms(), Some(1_704_164_645_000));
+
+        let mut untimed = grid.clone();
+        untimed["data"] = json!({"ActionId": "Git.RepositoryCreated"});
+        let read = AuditEntry::from_value(split_log(&untimed.to_string()).unwrap()[0].0.clone()).unwrap();
+        assert_eq!(read.time_ms(), Some(1_704_164_646_000), "eventTime when the entry has no time");
+
+        assert_eq!(split_log(&json!([grid, grid]).to_string()).unwrap().len(), 2);
+        assert_eq!(split_log(&json!([entry, entry, entry]).to_string()).unwrap().len(), 3);
+        let page = json!({"value": {"decoratedAuditLogEntries": [entry, entry], "hasMore": false}});
+        assert_eq!(split_log(&page.to_string()).unwrap().len(), 2);
+        assert_eq!(split_log(&format!("{entry}\n\n{grid}\n")).unwrap().len(), 2);
+        // An entry that has a `data` member and an `eventType` is still the entry when it names an action.
+        let own = json!({"actionId": "X.Y", "eventType": "e", "data": {"a": 1}});
+        assert_eq!(split_log(&own.to_string()).unwrap()[0].0, own);
     }
 }

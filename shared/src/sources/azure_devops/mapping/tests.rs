@@ -1,11 +1,12 @@
-//! Table tests of the OCSF mapping: the spec's example page and one fixture per mapped family;
-//! every event is checked against the OCSF 1.8.0 schema.
+//! Table tests of the OCSF mapping: the published and reconstructed examples of
+//! `fixtures/SOURCES.md` (class, activity, status, time, actor, target, source IP each) and one of
+//! our fixtures per mapped family; every event is checked against the OCSF 1.8.0 schema.
 
 use serde_json::{json, Value};
 
 use super::*;
 use crate::sources::azure_devops::fixtures;
-use crate::sources::azure_devops::record::AuditLogPage;
+use crate::sources::azure_devops::record::{split_log, AuditLogPage};
 use crate::udm::get;
 
 fn map(value: &Value) -> Value {
@@ -56,7 +57,8 @@ fn spec_example_page_maps_to_valid_ocsf() {
             ("resources.0.uid", json!("73638cd5-0dda-4128-9fd6-48c16d4e4de3")),
             ("resources.0.name", json!("fabrikam (Organization)")),
             ("resources.0.type", json!("organization")),
-            ("status_id", json!(1)),
+            // "Accessed the audit log 3 times" says nothing of an outcome.
+            ("status_id", json!(0)),
             ("unmapped.authenticationMechanism", json!("FedAuth")),
             ("unmapped.category", json!("access")),
         ],
@@ -75,6 +77,7 @@ fn spec_example_page_maps_to_valid_ocsf() {
             ("actor.user.uid", json!("00000002-0000-8888-8000-000000000000")),
             ("actor.user.name", json!("Azure DevOps Service")),
             ("actor.user.type_id", json!(3)),
+            ("status_id", json!(1)),
             ("message", json!("fabrikam-fiber-git project was created successfully")),
             ("unmapped.scopeDisplayName", json!("fabrikam (Organization)")),
         ],
@@ -119,13 +122,15 @@ fn every_family_maps_to_its_class() {
             ("user.name", json!("[Fiber]\\Contributors")),
             ("resource.name", json!("Git Repositories")),
             ("resource.uid", json!("repoV2/2e0ffea5-d693-4711-862c-94393bacadcb/8f3d2c1b-0a9e-4d7c-b6a5-f4e3d2c1b0a9")),
+            ("user.uid", json!("vssgp.Uy0xLTktMTU1MTM3NDI0NS0xMjA0NDAwOTY5")),
             ("resources.1.name", json!("Fiber")),
             ("unmapped.data.PermissionModifiedTo", json!("Allow")),
         ]),
-        ("security_acl_removed.json", 3005, 2, vec![
-            ("privileges.0", json!("Security.RemoveAccessControlLists")),
-            ("user.name", json!("alice.nguyen@fabrikam.example")),
-            ("resource.name", json!("Project")),
+        // No permission names and no subject: the namespace's ACLs are the entity, not the actor.
+        ("security_acl_removed.json", 3004, 4, vec![
+            ("entity.name", json!("Project")),
+            ("entity.uid", json!("$PROJECT:vstfs:///Classification/TeamProject/2e0ffea5-d693-4711-862c-94393bacadcb")),
+            ("entity.type", json!("Access Control List")),
         ]),
         ("project_soft_deleted.json", 3004, 4, vec![
             ("entity.uid", json!("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")),
@@ -218,9 +223,11 @@ fn records_export_items_map_like_api_entries() {
         "records",
         &event,
         &[
-            ("class_uid", json!(6003)),
+            ("class_uid", json!(3004)),
             ("activity_id", json!(3)),
-            ("api.operation", json!("Licensing.Modified")),
+            ("entity.type", json!("Access Level")),
+            ("entity.name", json!("Basic")),
+            ("metadata.event_code", json!("Licensing.Modified")),
             ("time", json!(1_732_050_005_000_i64)),
             ("unmapped.TenantId", json!("4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d")),
             (
@@ -282,5 +289,310 @@ fn email_shapes() {
         ("@c.d", false),
     ] {
         assert_eq!(is_email(text), expected, "{text}");
+    }
+}
+
+/// One published or reconstructed example: the file, the entry's index in it, and the expected
+/// class, activity, status, time, actor (name, uid, type), source IP and target fields.
+struct Example {
+    file: &'static str,
+    index: usize,
+    class_activity_status: (u32, u32, u32),
+    time: i64,
+    actor: (&'static str, &'static str, u32),
+    ip: Option<&'static str>,
+    target: Vec<(&'static str, Value)>,
+    absent: Vec<&'static str>,
+}
+
+impl Example {
+    /// The first entry of `file`.
+    fn new(
+        file: &'static str,
+        class_activity_status: (u32, u32, u32),
+        time: i64,
+        actor: (&'static str, &'static str, u32),
+        ip: Option<&'static str>,
+    ) -> Self {
+        Self {
+            file,
+            index: 0,
+            class_activity_status,
+            time,
+            actor,
+            ip,
+            target: Vec::new(),
+            absent: Vec::new(),
+        }
+    }
+
+    fn at(mut self, index: usize) -> Self {
+        self.index = index;
+        self
+    }
+
+    fn target(mut self, target: Vec<(&'static str, Value)>) -> Self {
+        self.target = target;
+        self
+    }
+
+    fn absent(mut self, absent: Vec<&'static str>) -> Self {
+        self.absent = absent;
+        self
+    }
+}
+
+/// Every entry of a fixture file, as `normalize` reads it, mapped and schema-validated.
+fn map_file(file: &str) -> Vec<Value> {
+    let text = if file == "GET__AuditLog_QueryLog_by_date.json" {
+        String::from_utf8(fixtures::spec_body()).unwrap()
+    } else {
+        fixtures::text(file)
+    };
+    split_log(&text)
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .into_iter()
+        .map(|(value, _)| {
+            let entry = AuditEntry::from_value(value).unwrap();
+            let event = map_entry(&entry, None, &MapOptions::default()).unwrap();
+            if let Err(errors) = crate::ocsf::validate::validate_event(&event) {
+                panic!("{file}: {}", errors.join("\n"));
+            }
+            serde_json::to_value(&event).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn published_and_reconstructed_examples_map_as_documented() {
+    let alice = ("alice.nguyen@fabrikam.example", "9c2a4f7e-51d3-4c2b-8e0f-3b6a1d2e4f50", 1);
+    let system = ("Azure DevOps Service", "00000002-0000-8888-8000-000000000000", 3);
+    const ALICE_IP: Option<&str> = Some("203.0.113.24");
+    let examples = vec![
+        Example::new(
+            "GET__AuditLog_QueryLog_by_date.json",
+            (6003, 2, 0),
+            1_551_794_702_146,
+            ("Norman Paulk", "d6a98b6c-6932-485c-a986-aea9fc981df0", 1),
+            Some("167.220.148.131"),
+        )
+        .target(vec![
+            ("api.operation", json!("AuditLog.AccessLog")),
+            ("resources.0.name", json!("fabrikam (Organization)")),
+        ]),
+        Example::new("GET__AuditLog_QueryLog_by_date.json", (3004, 1, 1), 1_551_794_435_503, system, None)
+            .at(1)
+            .target(vec![("entity.name", json!("fabrikam-fiber-git")), ("entity.type", json!("Project"))])
+            .absent(vec!["src_endpoint"]),
+        Example::new(
+            "release_notes_sprint_212_approver_reassigned.json",
+            (6003, 3, 0),
+            1_665_401_213_736,
+            ("silviu@fabrikam.app", "fe950802-bf07-755b-826d-e8dcc066252c", 1),
+            Some("127.0.0.1"),
+        )
+        .target(vec![
+            ("api.operation", json!("ApproverReassigned")),
+            ("api.service.name", json!("Checks")),
+            ("api.request.data.NewApproverDisplayName", json!("Jack Fabrikam")),
+            ("resources.1.uid", json!("4bf16944-3595-421f-9947-79d9eb190284")),
+            ("resources.1.name", json!("FabrikamFiber")),
+            ("actor.user.display_name", json!("Silviu")),
+        ]),
+        // The streamed record of issue 9036 names no group (its `updates` are cut off there): no
+        // "Unknown" group; the zero project id is no project; Azure DevOps is the actor.
+        Example::new(
+            "event_grid_stream_group_membership_add.json",
+            (6003, 0, 0),
+            1_596_707_123_250,
+            system,
+            None,
+        )
+        .target(vec![
+            ("api.operation", json!("Group.UpdateGroupMembership.Add")),
+            ("resources.0.uid", json!("69350d45-efb5-476c-b4a6-dc0d4d05265c")),
+            ("src_endpoint.svc_name", json!("Azure DevOps")),
+            ("unmapped.scopeType", json!("2")),
+        ])
+        .absent(vec![
+            "group",
+            "resources.1",
+            "resources.0.type",
+            "actor.app_uid",
+            "actor.user.uid_alt",
+        ]),
+        Example::new("event_grid_array_reconstructed.json", (6003, 0, 0), 1_596_707_123_250, system, None)
+            .target(vec![
+                ("metadata.uid", json!("6c49f73a-582e-4b3a-a835-af3250be552a")),
+                ("unmapped.eventType", json!("Group.UpdateGroupMembership.Add")),
+            ])
+            .absent(vec!["group", "resources.1"]),
+        Example::new(
+            "security_acl_deny_event_summary_reconstructed.json",
+            (3005, 2, 0),
+            1_732_090_500_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![
+            ("privileges", json!(["View library item", "Administer library item"])),
+            ("user.name", json!("[Fiber]\\Contributors")),
+            ("user.uid", json!("vssgp.Uy0xLTktMTU1MTM3NDI0NS0xMjA0NDAwOTY5")),
+            ("resource.name", json!("Library")),
+        ]),
+        Example::new(
+            "org_policy_log_audit_events_off_reconstructed.json",
+            (3004, 3, 0),
+            1_732_090_800_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![
+            ("entity.name", json!("Policy.LogAuditEvents")),
+            ("entity.type_id", json!(5)),
+            ("entity.data.PolicyValue", json!("OFF")),
+            ("severity_id", json!(4)),
+        ]),
+        Example::new(
+            "audit_stream_disabled_by_user_reconstructed.json",
+            (3004, 9, 0),
+            1_732_091_100_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![
+            ("entity.type", json!("Audit Stream")),
+            ("entity.uid", json!("4")),
+            ("entity.name", json!("https://splunk.fabrikam.example:8088")),
+            ("severity_id", json!(4)),
+        ]),
+        Example::new(
+            "organization_link_to_aad_reconstructed.json",
+            (3004, 3, 0),
+            1_732_091_400_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![
+            ("entity.type_id", json!(4)),
+            ("entity.name", json!("fabrikam")),
+            ("entity.uid", json!("73638cd5-0dda-4128-9fd6-48c16d4e4de3")),
+        ]),
+        Example::new(
+            "pipelines_resource_not_authorized_reconstructed.json",
+            (3004, 3, 2),
+            1_732_091_700_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![("entity.uid", json!("42")), ("entity.name", json!("payments-api-ci"))]),
+        Example::new(
+            "library_agent_deleted_reconstructed.json",
+            (3004, 4, 1),
+            1_732_092_000_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![("entity.uid", json!("17")), ("entity.name", json!("build-agent-07"))]),
+        Example::new(
+            "records_numeric_category_reconstructed.json",
+            (3004, 99, 2),
+            1_732_093_205_000,
+            alice,
+            ALICE_IP,
+        )
+        .target(vec![
+            ("entity.name", json!("payments-api-ci")),
+            ("unmapped.category", json!("execute")),
+            ("unmapped.TenantId", json!("4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d")),
+        ]),
+    ];
+    for example in examples {
+        let events = map_file(example.file);
+        let event = &events[example.index];
+        let name = format!("{}[{}]", example.file, example.index);
+        let (actor_name, actor_uid, actor_type) = example.actor;
+        let (class_uid, activity_id, status_id) = example.class_activity_status;
+        let mut expected = vec![
+            ("class_uid", json!(class_uid)),
+            ("activity_id", json!(activity_id)),
+            ("status_id", json!(status_id)),
+            ("time", json!(example.time)),
+            ("actor.user.name", json!(actor_name)),
+            ("actor.user.uid", json!(actor_uid)),
+            ("actor.user.type_id", json!(actor_type)),
+        ];
+        if let Some(ip) = example.ip {
+            expected.push(("src_endpoint.ip", json!(ip)));
+        } else {
+            assert_eq!(get(event, "src_endpoint.ip"), None, "{name}");
+        }
+        expected.extend(example.target);
+        check(&name, event, &expected);
+        for path in example.absent {
+            assert_eq!(get(event, path), None, "{name}: {path} in {event}");
+        }
+    }
+}
+
+#[test]
+fn permission_effects_decide_assign_revoke_or_other() {
+    let cases = [
+        (json!([{"PermissionNames": "Use library item", "Change": "Allow"}]), 1),
+        (json!([{"PermissionNames": "Use library item", "Change": "Deny"}]), 2),
+        (json!([{"PermissionNames": "Use library item", "Change": "Remove"}]), 2),
+        (
+            json!([{"PermissionNames": "Use library item", "Change": "Allow"}, {"PermissionNames": "View library item", "Change": "Deny"}]),
+            99,
+        ),
+        (json!([{"PermissionNames": ["Use library item", "View library item"]}]), 99),
+    ];
+    for (summary, activity) in cases {
+        let mut value = fixtures::load("security_acl_deny_event_summary_reconstructed.json");
+        value["data"]["EventSummary"] = summary.clone();
+        let event = map(&value);
+        assert_eq!(event["class_uid"], 3005, "{summary}");
+        assert_eq!(event["activity_id"], activity, "{summary}");
+    }
+}
+
+#[test]
+fn failures_are_named_by_the_action_or_details_and_silence_is_unknown() {
+    let cases = [
+        ("Project.CreateFailed", "Project fiber failed to be created", 2),
+        (
+            "Pipelines.ResourceNotAuthorizedForProject",
+            "Didn't authorize queue resource 9 for the project.",
+            2,
+        ),
+        (
+            "Pipelines.ResourceAuthorizedForProject",
+            "Successfully authorized queue resource 9 for the project",
+            1,
+        ),
+        ("Project.DeleteQueued", "Project fiber deletion was started", 0),
+    ];
+    for (action, details, status) in cases {
+        let mut value = fixtures::load("pipeline_modified.json");
+        value["actionId"] = json!(action);
+        value["details"] = json!(details);
+        let event = map(&value);
+        assert_eq!(event["status_id"], status, "{action}");
+    }
+}
+
+#[test]
+fn weakening_policy_values_raise_severity() {
+    let cases = [
+        ("Policy.LogAuditEvents", "OFF", 4),
+        ("Policy.LogAuditEvents", "ON", 1),
+        ("Policy.AllowAnonymousAccess", "ON", 4),
+        ("Policy.DisallowAadGuestUserAccess", "false", 3),
+    ];
+    for (policy, setting, severity) in cases {
+        let mut value = fixtures::load("org_policy_log_audit_events_off_reconstructed.json");
+        value["data"] = json!({"PolicyName": policy, "PolicyValue": setting});
+        let event = map(&value);
+        assert_eq!(event["severity_id"], severity, "{policy}={setting}");
     }
 }
