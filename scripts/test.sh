@@ -55,9 +55,15 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-step "samples normalize to valid OCSF (audit-relay validate)"
+step "samples and published pages normalize to valid OCSF (audit-relay validate)"
 target/debug/audit-relay normalize --source cloudtrail samples/cloudtrail/*.json.gz | target/debug/audit-relay validate
 target/debug/audit-relay normalize --source opensearch samples/opensearch/* | target/debug/audit-relay validate
+published=shared/src/sources
+target/debug/audit-relay normalize --source atlassian-org $published/atlassian/fixtures/published/org_page_*.json | target/debug/audit-relay validate
+target/debug/audit-relay normalize --source jira $published/atlassian/fixtures/published/jira_page_api_reference.json | target/debug/audit-relay validate
+target/debug/audit-relay normalize --source confluence $published/atlassian/fixtures/published/confluence_page_reconstructed.json | target/debug/audit-relay validate
+# Every Azure DevOps fixture but the spec example (a request/response wrapper, not an API page).
+target/debug/audit-relay normalize --source azure-devops $published/azure_devops/fixtures/[!G]*.json | target/debug/audit-relay validate
 
 step "the Lambda loop (cargo lambda watch + HEC receiver)"
 bash scripts/lambda-loop.sh
