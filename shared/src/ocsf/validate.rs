@@ -198,6 +198,56 @@ fn validator(key: &str) -> Result<Arc<jsonschema::Validator>, String> {
     Ok(validator)
 }
 
+/// Test helper for issue 13's rule (a value the source does not state is left out, never made
+/// up): the strings of `event` that look like placeholders ("Unknown" in any case, the zero GUID)
+/// and are neither a string value of `record` (the source's own words, kept verbatim) nor the
+/// caption of an enum beside its id (`status` beside `status_id`, `activity_name` beside
+/// `activity_id`, `class_name` beside `class_uid`). Each as `path = "text"`.
+#[cfg(test)]
+pub(crate) fn placeholders(event: &Value, record: &Value) -> Vec<String> {
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    fn walk(value: &Value, stated: &[String], path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let stem = key.strip_suffix("_name").unwrap_or(key);
+                    let caption = [format!("{key}_id"), format!("{stem}_id"), format!("{stem}_uid")]
+                        .iter()
+                        .any(|k| map.contains_key(k));
+                    if !(value.is_string() && caption) {
+                        walk(value, stated, &format!("{path}/{key}"), found);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, stated, &format!("{path}/{i}"), found);
+                }
+            }
+            Value::String(text) => {
+                let made_up = text.to_ascii_lowercase().contains("unknown")
+                    || text.contains("00000000-0000-0000-0000-000000000000");
+                if made_up && !stated.contains(text) {
+                    found.push(format!("{path} = {text:?}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut stated = Vec::new();
+    strings(record, &mut stated);
+    let mut found = Vec::new();
+    walk(event, &stated, "", &mut found);
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +321,26 @@ mod tests {
         assert_eq!(
             check(&json!({"class_uid": 6003, "metadata": {"profiles": "cloud"}})),
             Err(Invalid::NoSchema(r#"metadata.profiles is not an array: "cloud""#.to_owned()))
+        );
+    }
+
+    #[test]
+    fn placeholders_are_found_unless_stated_or_enum_captions() {
+        let event = json!({
+            "status": "Unknown", "status_id": 0, "activity_name": "Unknown", "activity_id": 0,
+            "actor": {"app_name": "Unknown"},
+            "src_endpoint": {"name": "unknown host"},
+            "entity": {"uid": "00000000-0000-0000-0000-000000000000"},
+            "unmapped": {"author.publicName": "Unknown user"},
+        });
+        let record = json!({"author": {"publicName": "Unknown user"}});
+        assert_eq!(
+            super::placeholders(&event, &record),
+            [
+                "/actor/app_name = \"Unknown\"",
+                "/entity/uid = \"00000000-0000-0000-0000-000000000000\"",
+                "/src_endpoint/name = \"unknown host\"",
+            ]
         );
     }
 }

@@ -347,6 +347,11 @@ pub(crate) fn api_activity_of(text: &str) -> ApiActivity {
     api_activity(&split_words(text))
 }
 
+/// The Entity Management activity of a text, for events API Activity cannot hold.
+pub(crate) fn entity_activity_of(text: &str) -> EntityActivity {
+    entity_activity(&split_words(text))
+}
+
 /// The entity nouns the text itself names (not its category), in the text's order.
 pub(crate) fn nouns_in(text: &str) -> Vec<&'static str> {
     split_words(text)

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::classify::{
-    api_activity_of, classify, is_token_action, noun_of_type, nouns_in, subject_phrase, Kind,
+    api_activity_of, classify, entity_activity_of, is_token_action, noun_of_type, nouns_in, subject_phrase,
+    Kind,
 };
 use crate::ocsf::{
-    Actor, Api, EntityType, Feature, Group, GroupActivity, Location, ManagedEntity, Metadata,
+    Actor, Api, EntityActivity, EntityType, Feature, Group, GroupActivity, Location, ManagedEntity, Metadata,
     NetworkEndpoint, Observable, ObservableType, OcsfEvent, Product, ResourceDetails, Service, Status,
     Unmapped, User, UserAccessActivity, UserType,
 };
@@ -28,8 +29,6 @@ pub const ORG_PRODUCT: &str = "Atlassian Administration";
 pub const JIRA_PRODUCT: &str = "Jira";
 /// `metadata.product.name` of Confluence audit records.
 pub const CONFLUENCE_PRODUCT: &str = "Confluence";
-/// Placeholder where OCSF requires a name the record does not have.
-const UNKNOWN: &str = "Unknown";
 
 /// Why a record could not be mapped (the poller dead-letters it).
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +123,8 @@ pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<Ocsf
         }
         None => None,
     };
-    let action = take_str(&mut attributes, "action").unwrap_or_else(|| UNKNOWN.to_string());
+    // No action: the event has no code and is never API Activity (which needs an operation).
+    let action = take_str(&mut attributes, "action").unwrap_or_default();
 
     let mut actor_user = None;
     let mut actor_app = None;
@@ -331,7 +331,7 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
         time_ms.ok_or_else(|| MappingError::Field { product: P, id: id.clone(), field: "created" })?;
     record.remove("id");
     let original_time = take_str(&mut record, "created").unwrap_or_default();
-    let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
+    let summary = take_str(&mut record, "summary").unwrap_or_default();
     let description = take_str(&mut record, "description");
     let mut unmapped = Unmapped::default();
     // `authorKey` is an opaque user key ("ug:0613fc34-…" on Cloud), not a name.
@@ -350,7 +350,7 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
         logged_time: None,
         tenant: Some(site.to_string()).filter(|s| !s.is_empty()),
         log_name: "audit records",
-        message: Some(description.unwrap_or_else(|| summary.clone())),
+        message: description.or_else(|| Some(summary.clone()).filter(|s| !s.is_empty())),
         action: summary,
         category: take_str(&mut record, "category"),
         actor: (actor.uid.is_some() || actor.uid_alt.is_some()).then_some(actor),
@@ -415,7 +415,7 @@ pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Resul
     let time_ms =
         time_ms.ok_or_else(|| MappingError::Field { product: P, id: id.clone(), field: "creationDate" })?;
     let original_time = record.remove("creationDate").map(|v| v.to_string()).unwrap_or_default();
-    let summary = take_str(&mut record, "summary").unwrap_or_else(|| UNKNOWN.to_string());
+    let summary = take_str(&mut record, "summary").unwrap_or_default();
     let description = take_str(&mut record, "description");
     let mut unmapped = Unmapped::default();
     let actor = take_obj(&mut record, "author").and_then(|author| confluence_author(author, &mut unmapped));
@@ -429,7 +429,7 @@ pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Resul
         logged_time: None,
         tenant: Some(site.to_string()).filter(|s| !s.is_empty()),
         log_name: "audit records",
-        message: Some(description.unwrap_or_else(|| summary.clone())),
+        message: description.or_else(|| Some(summary.clone()).filter(|s| !s.is_empty())),
         action: summary,
         category: take_str(&mut record, "category"),
         actor,
@@ -606,11 +606,27 @@ fn build(mut facts: Facts) -> OcsfEvent {
         Kind::Entity { .. } if entity.is_none() => Kind::Api(api_activity_of(&facts.action)),
         other => other,
     };
+    let actor = Actor {
+        user: facts.actor.clone(),
+        app_name: facts.actor_app.clone(),
+        app_uid: facts.actor_app_uid.clone(),
+        ..Actor::default()
+    };
+    // API Activity requires an actor, a source endpoint and an operation. A record that lacks
+    // one is Entity Management of the object it names: never a placeholder actor or endpoint.
+    let has_ip = facts.src.as_ref().is_some_and(|s| s.ip.is_some());
+    let (kind, entity) = match kind {
+        Kind::Api(_) if actor.is_empty() || !has_ip || facts.action.is_empty() => {
+            let (entity, activity) = named_object(&facts);
+            (Kind::Entity { activity, noun: "object" }, Some(entity))
+        }
+        other => (other, entity),
+    };
     let mut product = Product::new(facts.product, VENDOR);
     product.feature = facts.category.clone().map(|name| Feature { name });
     let mut metadata = Metadata::new(product);
     metadata.uid = Some(facts.uid);
-    metadata.event_code = Some(facts.action.clone());
+    metadata.event_code = Some(facts.action.clone()).filter(|a| !a.is_empty());
     metadata.original_time = Some(facts.original_time);
     metadata.logged_time = facts.logged_time;
     metadata.tenant_uid = facts.tenant;
@@ -619,12 +635,6 @@ fn build(mut facts: Facts) -> OcsfEvent {
     event.message = facts.message;
     event.unmapped = std::mem::take(&mut facts.unmapped);
 
-    let actor = Actor {
-        user: facts.actor.clone(),
-        app_name: facts.actor_app,
-        app_uid: facts.actor_app_uid,
-        ..Actor::default()
-    };
     if let Some(user) = &actor.user {
         if let Some(name) = &user.name {
             event.observables.push(Observable::new(
@@ -684,28 +694,18 @@ fn build(mut facts: Facts) -> OcsfEvent {
             keep(&mut event.unmapped, key, value);
         }
     }
-    // API Activity requires an actor and a source endpoint; the record may name neither.
-    let needs_actor = matches!(kind, Kind::Api(_));
+    // Only what the record says: API Activity was chosen above only when it names both.
     if !actor.is_empty() {
         event.actor = Some(actor);
-    } else if needs_actor {
-        event.actor = Some(Actor { app_name: Some(UNKNOWN.to_string()), ..Actor::default() });
     }
     event.src_endpoint = match facts.src {
         Some(src) if src.ip.is_some() => Some(src),
-        Some(mut src) if needs_actor => {
-            src.name = Some(UNKNOWN.to_string());
-            Some(src)
-        }
         Some(src) => {
             // A location without an address: the schema's endpoint needs an identifier.
             if let Ok(raw) = serde_json::to_value(&src.location) {
                 keep(&mut event.unmapped, "location", &raw);
             }
             None
-        }
-        None if needs_actor => {
-            Some(NetworkEndpoint { name: Some(UNKNOWN.to_string()), ..NetworkEndpoint::default() })
         }
         None => None,
     };
@@ -742,6 +742,54 @@ fn pick_entity(facts: &Facts, noun: &'static str) -> Option<ManagedEntity> {
         type_: phrase.or_else(|| noun.map(str::to_string)),
         ..ManagedEntity::default()
     })
+}
+
+/// The entity and activity of an event API Activity cannot hold (no actor, no source address or
+/// no action): the first object the record names (Jira `objectItem`, Confluence `affectedObject`,
+/// the organization log's `context`/`container`, then their associated objects), else the object
+/// its changed values name (`name`/`id`). The action's verb is the activity when the text names
+/// that object's kind; a change to something inside it ("removed content restriction" on a site)
+/// updates it, a read reads it. A record that names no object at all is about the product whose
+/// log holds it, activity Other: the verb is not the product's.
+fn named_object(facts: &Facts) -> (ManagedEntity, EntityActivity) {
+    let verb = entity_activity_of(&facts.action);
+    let phrase = subject_phrase(&facts.action);
+    let within = |named: bool| match verb {
+        _ if named => verb,
+        EntityActivity::Read | EntityActivity::Other => verb,
+        _ => EntityActivity::Update,
+    };
+    if let Some(object) = facts.resources.first() {
+        let kind = object.type_.as_deref().unwrap_or_default();
+        let same = |a: &str, b: &str| a.replace('_', " ").eq_ignore_ascii_case(&b.replace('_', " "));
+        let named = noun_of_type(kind).is_some_and(|n| nouns_in(&facts.action).contains(&n))
+            || phrase.as_deref().is_some_and(|p| !kind.is_empty() && same(p, kind));
+        let entity = ManagedEntity {
+            uid: object.uid.clone(),
+            name: object.name.clone(),
+            type_id: Some(if kind.is_empty() { EntityType::Other } else { entity_type(kind) }),
+            type_: object.type_.clone(),
+            ..ManagedEntity::default()
+        };
+        return (entity, within(named));
+    }
+    if facts.changed_name.is_some() || facts.changed_id.is_some() {
+        let entity = ManagedEntity {
+            uid: facts.changed_id.clone(),
+            name: facts.changed_name.clone(),
+            type_id: Some(EntityType::Other),
+            type_: phrase,
+            ..ManagedEntity::default()
+        };
+        return (entity, verb);
+    }
+    let product = ManagedEntity {
+        name: Some(facts.product.to_string()),
+        type_id: Some(EntityType::Other),
+        type_: Some("product".to_string()),
+        ..ManagedEntity::default()
+    };
+    (product, EntityActivity::Other)
 }
 
 fn privileges_or_action(privileges: Vec<String>, action: &str) -> Vec<String> {

@@ -7,6 +7,7 @@ use serde_json::Value;
 /// The fixture files, by name (the spec's example page apart).
 pub(crate) const FILES: &[(&str, &str)] = &[
     ("audit_log_download.json", include_str!("fixtures/audit_log_download.json")),
+    ("audit_log_download_no_ip.json", include_str!("fixtures/audit_log_download_no_ip.json")),
     (
         "audit_stream_disabled_by_user_reconstructed.json",
         include_str!("fixtures/audit_stream_disabled_by_user_reconstructed.json"),
@@ -39,6 +40,7 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ),
     ("pascal_case_check_timed_out.json", include_str!("fixtures/pascal_case_check_timed_out.json")),
     ("pat_created.json", include_str!("fixtures/pat_created.json")),
+    ("pat_created_no_owner.json", include_str!("fixtures/pat_created_no_owner.json")),
     ("pipeline_modified.json", include_str!("fixtures/pipeline_modified.json")),
     (
         "pipelines_resource_not_authorized_reconstructed.json",

@@ -4,13 +4,19 @@
 //! Class by the `actionId` prefix (else `area`):
 //! * `Group.*` (membership updates, group creation and deletion) → Group Management (3006), when
 //!   the entry names the group;
-//! * `Token.*` (personal access tokens, SSH keys) → Account Change (3001), activity Other;
+//! * `Token.*` (personal access tokens, SSH keys) → Account Change (3001), activity Other, when
+//!   the entry names the owner; else Entity Management of the token;
 //! * `Security.*` (permissions, access control lists) → User Access Management (3005) when the
 //!   entry names the permissions and whom they are for; else Entity Management of the ACL;
 //! * `Project`, `Git`, `Pipelines`, `Release`, `Policy`, `Extension`, `Library`,
 //!   `OrganizationPolicy`, `Licensing`, `Organization` and audit stream changes (`AuditLog.Stream*`)
 //!   → Entity Management (3004), when the entry names the entity;
-//! * everything else, audit-log reads included → API Activity (6003), activity from `category`.
+//! * everything else, audit-log reads included → API Activity (6003), activity from `category`,
+//!   when the entry names an actor and a source (an address, or Azure DevOps itself as the
+//!   actor); else Entity Management of its project, scope, area or, naming none, the service.
+//!
+//! Nothing is made up: no placeholder actor, endpoint, operation or subject, and never the actor
+//! as the token's owner.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -31,8 +37,6 @@ pub const PRODUCT: &str = "Azure DevOps";
 pub const VENDOR: &str = "Microsoft";
 /// The display name Azure DevOps gives its own system actor.
 pub const SYSTEM_ACTOR: &str = "Azure DevOps Service";
-/// Placeholder for a required OCSF attribute the entry has nothing for.
-const UNKNOWN: &str = "Unknown";
 
 /// Mapping options from configuration.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +155,15 @@ const AUDIT_STREAM: EntityKind = EntityKind {
     name_keys: &["displayName", "consumerType"],
 };
 
+/// A personal access token or SSH key, for `Token.*` entries that do not name its owner.
+const TOKEN: EntityKind = EntityKind {
+    prefix: "Token",
+    type_id: EntityType::Other,
+    type_name: "Token",
+    uid_keys: &["AuthorizationId"],
+    name_keys: &[],
+};
+
 /// The access control lists of a security namespace, for `Security.*` entries that do not name
 /// both the permissions and whom they are for.
 const ACCESS_CONTROL_LIST: EntityKind = EntityKind {
@@ -168,6 +181,8 @@ enum Family {
     Token,
     Security(UserAccessActivity),
     Entity(EntityKind, EntityActivity),
+    /// An entry API Activity cannot hold: Entity Management of what it is scoped to.
+    Scope(EntityActivity),
     Api(ApiActivity),
 }
 
@@ -185,11 +200,11 @@ impl Family {
             if entity(entry, kind).is_some() {
                 Family::Entity(kind, entity_activity(&verb, category))
             } else {
-                Family::Api(api_activity(category))
+                api_or_scope(entry, &verb, category)
             }
         };
         match prefix {
-            "Group" if group(entry).is_none() => Family::Api(api_activity(category)),
+            "Group" if group(entry).is_none() => api_or_scope(entry, &verb, category),
             "Group" => Family::Group(if lower.starts_with("group.updategroupmembership") {
                 if lower.ends_with(".add") || (!lower.ends_with(".remove") && category == "create") {
                     GroupActivity::AddUser
@@ -205,7 +220,8 @@ impl Family {
             } else {
                 GroupActivity::Other
             }),
-            "Token" => Family::Token,
+            "Token" if token_owner(entry).is_some() => Family::Token,
+            "Token" => entity_or_api(TOKEN),
             "Security" if !permission_names(entry).is_empty() && subject(entry).is_some() => {
                 Family::Security(security_activity(entry, &verb, category))
             }
@@ -213,7 +229,7 @@ impl Family {
             "AuditLog" if verb.starts_with("stream") && verb != "streamread" => entity_or_api(AUDIT_STREAM),
             _ => match ENTITY_KINDS.iter().find(|k| k.prefix == prefix) {
                 Some(kind) => entity_or_api(*kind),
-                None => Family::Api(api_activity(category)),
+                None => api_or_scope(entry, &verb, category),
             },
         }
     }
@@ -223,10 +239,33 @@ impl Family {
             Family::Group(a) => a.into(),
             Family::Token => AccountChangeActivity::Other.into(),
             Family::Security(a) => a.into(),
-            Family::Entity(_, a) => a.into(),
+            Family::Entity(_, a) | Family::Scope(a) => a.into(),
             Family::Api(a) => a.into(),
         }
     }
+}
+
+/// API Activity when the entry gives all it requires: an operation (`actionId`), an actor, and a
+/// source (its address, or Azure DevOps itself when it is the actor); else Entity Management of
+/// what the entry is scoped to ([`scope_entity`]), so that no actor or endpoint is made up.
+fn api_or_scope(entry: &AuditEntry, verb: &str, category: &str) -> Family {
+    let actor = actor(entry);
+    let has_ip = entry.ip_address.as_deref().is_some_and(|ip| ip.parse::<IpAddr>().is_ok());
+    if entry.action_id.is_some() && !actor.is_empty() && (has_ip || is_system(&actor)) {
+        Family::Api(api_activity(category))
+    } else {
+        // Something in the scope was created, removed or changed: the scope was updated; a read
+        // reads it.
+        Family::Scope(match entity_activity(verb, category) {
+            a @ (EntityActivity::Read | EntityActivity::Other | EntityActivity::Unknown) => a,
+            _ => EntityActivity::Update,
+        })
+    }
+}
+
+/// Whether the actor is Azure DevOps itself.
+fn is_system(actor: &Actor) -> bool {
+    actor.user.as_ref().is_some_and(|u| u.type_id == Some(UserType::System))
 }
 
 /// Entity Management activity from the action's verb (after its area): `Disable`, `Enable`, then
@@ -359,7 +398,7 @@ pub fn map_entry(
     event.set_severity(severity(entry));
 
     let actor = actor(entry);
-    let actor_user = actor.user.clone();
+    let system_actor = is_system(&actor);
     if let Some(user) = &actor.user {
         if let Some(email) = &user.email_addr {
             event.observables.push(Observable::new(
@@ -372,7 +411,9 @@ pub fn map_entry(
             event.observables.push(Observable::new("actor.user.name", ObservableType::UserName, name));
         }
     }
-    event.actor = Some(actor);
+    if !actor.is_empty() {
+        event.actor = Some(actor);
+    }
     let ip = entry.ip_address.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
     if let Some(ip) = ip {
         event.observables.push(Observable::new("src_endpoint.ip", ObservableType::IpAddress, ip.to_string()));
@@ -391,9 +432,11 @@ pub fn map_entry(
             scope_used = entry.project_id.is_none() && entry.project_name.is_none();
         }
         Family::Token => {
-            let mut user = token_owner(entry).or(actor_user).unwrap_or_else(|| User::named(UNKNOWN));
-            user.credential_uid = entry.data_text("AuthorizationId");
-            event.user = Some(user);
+            // Only entries that name the owner are Account Change: the actor is not the owner.
+            event.user = token_owner(entry).map(|mut user| {
+                user.credential_uid = entry.data_text("AuthorizationId");
+                user
+            });
         }
         Family::Security(_) => {
             event.privileges = permission_names(entry);
@@ -414,8 +457,10 @@ pub fn map_entry(
             event.entity = entity(entry, kind);
             data_used = true;
         }
+        Family::Scope(_) => event.entity = Some(scope_entity(entry)),
         Family::Api(_) => {
-            let mut api = Api::new(entry.action_id.clone().unwrap_or_else(|| UNKNOWN.to_owned()));
+            // `api_or_scope` chose API Activity only for entries with an `actionId`.
+            let mut api = Api::new(entry.action_id.clone().unwrap_or_default());
             api.service = entry.area.clone().map(Service::named);
             if let (Some(uid), Some(data)) = (entry.activity_id.clone(), raw_json(entry.data.as_ref())) {
                 api.request = Some(ApiRequest { uid, data: Some(data) });
@@ -424,14 +469,13 @@ pub fn map_entry(
             event.api = Some(api);
             event.resources = scope_resources(entry);
             scope_used = true;
-            if event.src_endpoint.is_none() {
-                // API Activity requires src_endpoint: service-initiated entries have no address.
-                // When Azure DevOps itself is the actor, the service is the source.
-                let system = actor_user.as_ref().is_some_and(|u| u.type_id == Some(UserType::System));
-                event.src_endpoint = Some(if system {
-                    NetworkEndpoint { svc_name: Some(PRODUCT.to_owned()), ..NetworkEndpoint::default() }
-                } else {
-                    NetworkEndpoint { name: Some(UNKNOWN.to_owned()), ..NetworkEndpoint::default() }
+            if event.src_endpoint.is_none() && system_actor {
+                // Service-initiated entries have no address: Azure DevOps, the actor, is the
+                // source (`api_or_scope` keeps any other entry without an address out of API
+                // Activity).
+                event.src_endpoint = Some(NetworkEndpoint {
+                    svc_name: Some(PRODUCT.to_owned()),
+                    ..NetworkEndpoint::default()
                 });
             }
         }
@@ -515,8 +559,6 @@ fn actor(entry: &AuditEntry) -> Actor {
     }
     if user.is_identified() {
         actor.user = Some(user);
-    } else if actor.app_uid.is_none() {
-        actor.app_name = Some(UNKNOWN.to_owned());
     }
     actor
 }
@@ -672,6 +714,35 @@ fn entity(entry: &AuditEntry, kind: EntityKind) -> Option<ManagedEntity> {
         data: raw_json(entry.data.as_ref()),
         ..ManagedEntity::default()
     })
+}
+
+/// The entity of an entry API Activity cannot hold: the project it names, else its scope (the
+/// organization, or what `scopeType` says it is), else its `area`, else Azure DevOps itself (an
+/// entry that names nothing is still about the service that logged it).
+fn scope_entity(entry: &AuditEntry) -> ManagedEntity {
+    let (uid, name, type_id, type_) = if entry.project_id.is_some() || entry.project_name.is_some() {
+        (entry.project_id.clone(), entry.project_name.clone(), EntityType::Other, Some("Project"))
+    } else if entry.scope_id.is_some() || entry.scope_display_name.is_some() {
+        // As for `scope_resources`: no `scopeType` is the organization; a numeric one is unknown.
+        let (type_id, type_) = match entry.scope_type.as_deref() {
+            None => (EntityType::Organization, Some("Organization")),
+            Some(t) if t.eq_ignore_ascii_case("organization") => (EntityType::Organization, Some(t)),
+            Some(t) if t.bytes().all(|b| b.is_ascii_digit()) => (EntityType::Other, None),
+            Some(t) => (EntityType::Other, Some(t)),
+        };
+        (entry.scope_id.clone(), entry.scope_display_name.clone(), type_id, type_)
+    } else if let Some(area) = &entry.area {
+        (None, Some(area.clone()), EntityType::Other, Some("Area"))
+    } else {
+        (None, Some(PRODUCT.to_owned()), EntityType::Other, Some("Service"))
+    };
+    ManagedEntity {
+        uid,
+        name,
+        type_id: Some(type_id),
+        type_: type_.map(str::to_owned),
+        ..ManagedEntity::default()
+    }
 }
 
 /// `data` as verbatim JSON, when it is an object or array.

@@ -28,6 +28,15 @@ fn map(mapper: &Mapper, json: &str) -> Value {
     value
 }
 
+/// Asserts the event's `type_uid` and the value at each JSON pointer (`Null`: absent).
+fn assert_event(event: &Value, type_uid: u64, fields: Vec<(&str, Value)>) {
+    assert_eq!(event["type_uid"], json!(type_uid), "{event:#}");
+    for (pointer, expected) in fields {
+        let found = event.pointer(pointer).cloned().unwrap_or(Value::Null);
+        assert_eq!(found, expected, "{pointer} in {event:#}");
+    }
+}
+
 /// (fixture, mapper, type_uid, [(JSON pointer, expected value)])
 type Case = (&'static str, Mapper, u64, Vec<(&'static str, Value)>);
 
@@ -130,12 +139,17 @@ fn fixtures_map_to_expected_schema_valid_events() {
         (
             include_str!("../fixtures/org_unknown_action.json"),
             Mapper::Org,
-            600_302,
+            // No location: not API Activity with a made-up source, a read of the organization.
+            300_402,
             vec![
-                ("/api/operation", json!("audit_log_exported")),
-                ("/api/service/name", json!("Atlassian Administration")),
-                ("/resources/0/type", json!("orgs")),
-                ("/src_endpoint/name", json!("Unknown")),
+                ("/metadata/event_code", json!("audit_log_exported")),
+                ("/entity/uid", json!(ORG)),
+                ("/entity/name", json!("Example Corp")),
+                ("/entity/type", json!("orgs")),
+                ("/entity/type_id", json!(4)),
+                ("/actor/user/name", json!("Cy Admin")),
+                ("/api", Value::Null),
+                ("/src_endpoint", Value::Null),
             ],
         ),
         (
@@ -204,12 +218,7 @@ fn fixtures_map_to_expected_schema_valid_events() {
         ),
     ];
     for (fixture, mapper, type_uid, fields) in cases {
-        let event = map(&mapper, fixture);
-        assert_eq!(event["type_uid"], json!(type_uid), "{fixture}");
-        for (pointer, expected) in fields {
-            let found = event.pointer(pointer).cloned().unwrap_or(Value::Null);
-            assert_eq!(found, expected, "{pointer} in {event:#}");
-        }
+        assert_event(&map(&mapper, fixture), type_uid, fields);
     }
 }
 
@@ -431,7 +440,8 @@ fn published_records_map_to_what_they_say() {
         (
             include_str!("../fixtures/published/org_app_actor_geo_only.json"),
             Mapper::Org,
-            600_304,
+            // No address: Entity Management of the site, which the removal changed (Update).
+            300_403,
             vec![
                 ("/time", json!(1_779_186_226_830_i64)),
                 // An app, not a user named "Confluence" with the e-mail "Atlassian app".
@@ -439,8 +449,11 @@ fn published_records_map_to_what_they_say() {
                 ("/actor/app_uid", json!("confluence")),
                 ("/actor/user", n.clone()),
                 ("/unmapped/actor.email", json!("Atlassian app")),
-                ("/resources/0/uid", json!("88888888-8888-8888-8888-888888888888")),
-                ("/resources/0/name", json!("example-corp")),
+                ("/entity/uid", json!("88888888-8888-8888-8888-888888888888")),
+                ("/entity/name", json!("example-corp")),
+                ("/entity/type", json!("sites")),
+                ("/api", n.clone()),
+                ("/src_endpoint", n.clone()),
                 // The location is kept although it has no address.
                 ("/unmapped/location/continent", json!("EU")),
                 ("/src_endpoint/ip", n.clone()),
@@ -656,12 +669,7 @@ fn published_records_map_to_what_they_say() {
         ),
     ];
     for (fixture, mapper, type_uid, fields) in cases {
-        let event = map(&mapper, fixture);
-        assert_eq!(event["type_uid"], json!(type_uid), "{event:#}");
-        for (pointer, expected) in fields {
-            let found = event.pointer(pointer).cloned().unwrap_or(Value::Null);
-            assert_eq!(found, expected, "{pointer} in {event:#}");
-        }
+        assert_event(&map(&mapper, fixture), type_uid, fields);
     }
 }
 
@@ -701,4 +709,146 @@ fn pretty_printed_records_keep_raw_data_on_one_line() {
     let raw = event.raw_data.unwrap();
     assert!(!raw.contains('\n'));
     assert_eq!(serde_json::from_str::<Value>(&raw).unwrap(), serde_json::from_str::<Value>(json).unwrap());
+}
+
+/// Maps a record and asserts it carries no placeholder (issue 13's rule).
+fn map_honestly(mapper: &Mapper, json: &str) -> Value {
+    let event = map(mapper, json);
+    let found = validate::placeholders(&event, &serde_json::from_str(json).unwrap());
+    assert!(found.is_empty(), "{found:?} in {event:#}");
+    event
+}
+
+/// Every record of every fixture (pages split into their records), ours and published: no
+/// "Unknown" actor, endpoint, subject or operation, no zero GUID; only what the record states.
+#[test]
+fn no_event_carries_a_placeholder() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sources/atlassian/fixtures");
+    let mut files: Vec<_> = [dir.clone(), dir.join("published")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 40, "{files:?}");
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mapper = match name.split('_').next() {
+            Some("org") => Mapper::Org,
+            Some("jira") => Mapper::Jira,
+            Some("confluence") => Mapper::Confluence,
+            _ => panic!("{name}: which product?"),
+        };
+        let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let records = match ["data", "records", "results"].iter().find_map(|k| value.get(*k)) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => vec![value],
+        };
+        for record in records {
+            map_honestly(&mapper, &record.to_string());
+        }
+    }
+}
+
+/// (mapper, record, type_uid, [(JSON pointer, expected value)])
+type RecordCase<'a> = (Mapper, &'a str, u64, Vec<(&'static str, Value)>);
+
+/// Records that lack what API Activity requires (an actor, a source address, an action) are
+/// Entity Management of the object they name, with only the actor and source they state; a
+/// record that names nothing is about its product, activity Other.
+#[test]
+fn records_without_actor_or_address_are_changes_of_the_object_they_name() {
+    let n = Value::Null;
+    let published = include_str!("../fixtures/published/jira_custom_email_channel_turned_on.json");
+    let mut anonymous: Value = serde_json::from_str(published).unwrap();
+    // The same record as most real ones come: no author either.
+    anonymous.as_object_mut().unwrap().retain(|k, _| !k.starts_with("author"));
+    let anonymous = anonymous.to_string();
+    let cases: Vec<RecordCase> = vec![
+        (
+            Mapper::Jira,
+            published,
+            300_499,
+            vec![
+                ("/time", json!(1_638_894_578_789_i64)),
+                ("/metadata/event_code", json!("Custom email channel turned on")),
+                ("/actor/user/uid", json!("5e72548417c6640c385f2a16")),
+                ("/entity/uid", json!("10022")),
+                ("/entity/name", json!("Change Control")),
+                ("/entity/type", json!("PROJECT")),
+                ("/status", n.clone()),
+                ("/src_endpoint", n.clone()),
+                ("/api", n.clone()),
+                ("/unmapped/objectItem/typeName", json!("PROJECT")),
+            ],
+        ),
+        (
+            Mapper::Jira,
+            &anonymous,
+            300_499,
+            vec![
+                ("/actor", n.clone()),
+                ("/entity/name", json!("Change Control")),
+                ("/src_endpoint", n.clone()),
+            ],
+        ),
+        (
+            Mapper::Confluence,
+            include_str!("../fixtures/confluence_restrictions_removed_no_address.json"),
+            300_403,
+            vec![
+                ("/time", json!(1_741_100_000_000_i64)),
+                ("/actor/user/name", json!("System")),
+                ("/actor/user/type_id", json!(3)),
+                // Restrictions removed from the page: the page changed, it was not deleted.
+                ("/entity/name", json!("Design notes")),
+                ("/entity/type", json!("Page")),
+                ("/src_endpoint", n.clone()),
+                ("/api", n.clone()),
+            ],
+        ),
+        (
+            Mapper::Jira,
+            r#"{"id":1,"summary":"Custom email channel turned on","created":"2021-12-07T16:29:38.789+0000"}"#,
+            300_499,
+            vec![
+                ("/entity/name", json!("Jira")),
+                ("/entity/type", json!("product")),
+                ("/actor", n.clone()),
+                ("/message", json!("Custom email channel turned on")),
+            ],
+        ),
+        (
+            Mapper::Jira,
+            r#"{"id":2,"summary":"Issue type deleted","created":"2021-12-07T16:29:38.789+0000"}"#,
+            // The verb is not the product's: Jira was not deleted.
+            300_499,
+            vec![("/entity/name", json!("Jira")), ("/metadata/event_code", json!("Issue type deleted"))],
+        ),
+        (
+            Mapper::Jira,
+            r#"{"id":3,"created":"2021-12-07T16:29:38.789+0000","remoteAddress":"192.0.2.1","authorAccountId":"abc"}"#,
+            // No summary: no operation to report, no event code, no message.
+            300_499,
+            vec![
+                ("/metadata/event_code", n.clone()),
+                ("/message", n.clone()),
+                ("/actor/user/uid", json!("abc")),
+                ("/src_endpoint/ip", json!("192.0.2.1")),
+            ],
+        ),
+        (
+            Mapper::Confluence,
+            r#"{"creationDate":1741100000000,"summary":"Content restrictions removed","author":{"accountId":"5c0c","displayName":"Ivy Admin","type":"user"},"remoteAddress":"192.0.2.9","affectedObject":{"name":"Design notes","objectType":"Page"}}"#,
+            // An actor and an address: API Activity stays.
+            600_304,
+            vec![
+                ("/api/operation", json!("Content restrictions removed")),
+                ("/src_endpoint/ip", json!("192.0.2.9")),
+            ],
+        ),
+    ];
+    for (mapper, json, type_uid, fields) in cases {
+        assert_event(&map_honestly(&mapper, json), type_uid, fields);
+    }
 }

@@ -174,6 +174,24 @@ fn every_family_maps_to_its_class() {
             ("api.operation", json!("AuditLog.DownloadLog")),
             ("api.request.data.Format", json!("csv")),
         ]),
+        // No address and not Azure DevOps itself: not API Activity with a made-up source, but a
+        // read of the organization the entry is scoped to.
+        ("audit_log_download_no_ip.json", 3004, 2, vec![
+            ("entity.uid", json!("73638cd5-0dda-4128-9fd6-48c16d4e4de3")),
+            ("entity.name", json!("fabrikam (Organization)")),
+            ("entity.type", json!("organization")),
+            ("entity.type_id", json!(4)),
+            ("actor.user.name", json!("alice.nguyen@fabrikam.example")),
+            ("unmapped.data.Format", json!("csv")),
+        ]),
+        // No owner: the token itself, never the actor as its owner.
+        ("pat_created_no_owner.json", 3004, 1, vec![
+            ("entity.uid", json!("0a7c3e5f-9b1d-4f2a-8c6e-3d5b7a9c1e2f")),
+            ("entity.name", json!("nightly-build")),
+            ("entity.type", json!("Token")),
+            ("entity.data.TokenType", json!("PersonalAccessToken")),
+            ("actor.user.uid", json!("9c2a4f7e-51d3-4c2b-8e0f-3b6a1d2e4f50")),
+        ]),
         ("service_principal_variable_group.json", 3004, 3, vec![
             ("actor.user.type_id", json!(4)),
             ("actor.user.type", json!("Service")),
@@ -198,6 +216,51 @@ fn every_family_maps_to_its_class() {
         all.extend(expected);
         check(file, &event, &all);
     }
+    for (file, absent) in [
+        ("audit_log_download_no_ip.json", ["src_endpoint", "api", "user"]),
+        ("pat_created_no_owner.json", ["user", "api", "group"]),
+    ] {
+        let event = map(&fixtures::load(file));
+        for path in absent {
+            assert_eq!(get(&event, path), None, "{file}: {path} in {event}");
+        }
+    }
+}
+
+/// Issue 13's rule: no event carries a value the entry does not state: no "Unknown" actor,
+/// endpoint, operation or user, no zero GUID (the token owner is `pat_created_no_owner.json`'s).
+#[test]
+fn no_event_carries_a_placeholder() {
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    let files = fixtures::FILES.iter().map(|(name, _)| *name).chain(["GET__AuditLog_QueryLog_by_date.json"]);
+    for file in files {
+        let text = if file == "GET__AuditLog_QueryLog_by_date.json" {
+            String::from_utf8(fixtures::spec_body()).unwrap()
+        } else {
+            fixtures::text(file)
+        };
+        for (i, (value, _)) in split_log(&text).unwrap().into_iter().enumerate() {
+            entries.push((format!("{file}[{i}]"), value));
+        }
+    }
+    // Entries that state next to nothing: no actor, no address, no action, no owner.
+    for action in ["", "Token.PatRevokeEvent", "AuditLog.DownloadLog", "Other.Thing"] {
+        let mut value = json!({"timestamp": "2024-01-01T00:00:00Z", "category": "modify"});
+        if !action.is_empty() {
+            value["actionId"] = json!(action);
+        }
+        entries.push((format!("bare {action:?}"), value.clone()));
+        value["actorUPN"] = json!("alice.nguyen@fabrikam.example");
+        entries.push((format!("bare {action:?} with an actor"), value));
+    }
+    for (name, value) in entries {
+        let event = map(&value);
+        let found = crate::ocsf::validate::placeholders(&event, &value);
+        assert!(found.is_empty(), "{name}: {found:?} in {event}");
+    }
+    let bare = map(&json!({"timestamp": "2024-01-01T00:00:00Z"}));
+    check("bare", &bare, &[("class_uid", json!(3004)), ("entity.name", json!("Azure DevOps"))]);
+    assert_eq!(get(&bare, "actor"), None, "no actor is stated");
 }
 
 #[test]
