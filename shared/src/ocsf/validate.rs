@@ -26,54 +26,41 @@ const PROFILES: [&str; 2] = ["cloud", "datetime"];
 /// Longest error message kept (messages about the IP pattern quote the whole regex).
 const MAX_MESSAGE: usize = 300;
 
-/// Every vendored schema: `(file stem, JSON text)`, each class plain and with each profile set.
-macro_rules! embed {
-    ($($class:literal),* $(,)?) => {
-        &[$(
+/// Builds, from one list of `class_uid => "file stem"`, the class table and every vendored schema
+/// (`(file stem, JSON text)`, each class plain and with each profile set).
+macro_rules! classes {
+    ($($uid:literal => $class:literal),* $(,)?) => {
+        /// Each class with a vendored schema: `(class_uid, file stem)`.
+        const CLASSES: &[(u64, &str)] = &[$(($uid, $class)),*];
+        const SCHEMAS: &[(&str, &str)] = &[$(
             ($class, include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".json"))),
             (concat!($class, ".cloud"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".cloud.json"))),
             (concat!($class, ".datetime"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".datetime.json"))),
             (concat!($class, ".cloud.datetime"), include_str!(concat!("../../ocsf-schema/1.8.0/", $class, ".cloud.datetime.json"))),
-        )*]
+        )*];
     };
 }
 
-const SCHEMAS: &[(&str, &str)] = embed![
-    "account_change",
-    "authentication",
-    "authorize_session",
-    "entity_management",
-    "user_access",
-    "group_management",
-    "web_resources_activity",
-    "application_lifecycle",
-    "api_activity",
-    "web_resource_access_activity",
-    "datastore_activity",
-    "file_hosting",
-    "scan_activity",
-    "application_error",
-];
+classes! {
+    3001 => "account_change",
+    3002 => "authentication",
+    3003 => "authorize_session",
+    3004 => "entity_management",
+    3005 => "user_access",
+    3006 => "group_management",
+    6001 => "web_resources_activity",
+    6002 => "application_lifecycle",
+    6003 => "api_activity",
+    6004 => "web_resource_access_activity",
+    6005 => "datastore_activity",
+    6006 => "file_hosting",
+    6007 => "scan_activity",
+    6008 => "application_error",
+}
 
 /// The schema file stem of an OCSF class.
 pub fn class_schema_name(class_uid: u64) -> Option<&'static str> {
-    Some(match class_uid {
-        3001 => "account_change",
-        3002 => "authentication",
-        3003 => "authorize_session",
-        3004 => "entity_management",
-        3005 => "user_access",
-        3006 => "group_management",
-        6001 => "web_resources_activity",
-        6002 => "application_lifecycle",
-        6003 => "api_activity",
-        6004 => "web_resource_access_activity",
-        6005 => "datastore_activity",
-        6006 => "file_hosting",
-        6007 => "scan_activity",
-        6008 => "application_error",
-        _ => return None,
-    })
+    CLASSES.iter().find_map(|(uid, stem)| (*uid == class_uid).then_some(*stem))
 }
 
 /// One way an event breaks its schema.
