@@ -178,8 +178,10 @@ async fn real_envelopes_gzip_and_zlib_deliver_their_plain_text_lines_best_effort
     assert_eq!(received.len(), 4);
     assert_valid_ocsf(&received);
     let first = &received[0];
-    assert_eq!(first["class_uid"], 6003);
-    assert_eq!(first["activity_id"], 0);
+    // No audit record: Entity Management of OpenSearch, which wrote the line.
+    assert_eq!(first["class_uid"], 3004);
+    assert_eq!(first["activity_id"], 99);
+    assert_eq!(first["entity"]["name"], "OpenSearch");
     assert_eq!(first["raw_data"], "[ERROR] First test message");
     assert_eq!(first["metadata"]["uid"], "eventId1");
     assert_eq!(first["metadata"]["log_name"], "testLogGroup:testLogStream");
@@ -212,9 +214,13 @@ async fn sample_invoke_payload_delivers_every_category_and_the_cut_message_with_
     };
     assert_eq!(uids(run1), uids(run2), "a redelivered payload keeps its uids");
     let cut = &run1[12];
-    assert_eq!(cut["class_uid"], 3002, "the cut FAILED_LOGIN is still a login");
-    // The user name came after the cut; what came before it is mapped.
-    assert_eq!(cut["user"]["name"], "unknown");
+    // The user name came after the cut: Authentication requires it, so the cut FAILED_LOGIN is
+    // Entity Management of its cluster, still a failure from its address; what came before the
+    // cut is mapped, and no user is made up.
+    assert_eq!(cut["class_uid"], 3004);
+    assert_eq!(cut["metadata"]["event_code"], "FAILED_LOGIN");
+    assert_eq!(cut["status_id"], 2);
+    assert!(cut.get("user").is_none() && cut.get("actor").is_none());
     assert_eq!(cut["src_endpoint"]["ip"], "123.123.123.123");
     assert_eq!(cut["http_request"]["url"]["path"], "/_plugins/_security/authinfo");
     assert_eq!(cut["raw_data"].as_str().map(str::len), Some(10_000));

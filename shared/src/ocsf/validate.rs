@@ -187,14 +187,18 @@ fn validator(key: &str) -> Result<Arc<jsonschema::Validator>, String> {
 
 /// Test helper for issue 13's rule (a value the source does not state is left out, never made
 /// up): the strings of `event` that look like placeholders ("Unknown" in any case, the zero GUID)
-/// and are neither a string value of `record` (the source's own words, kept verbatim) nor the
+/// and are neither a string value of `record` or a line of one (the source's own words) nor the
 /// caption of an enum beside its id (`status` beside `status_id`, `activity_name` beside
 /// `activity_id`, `class_name` beside `class_uid`). Each as `path = "text"`.
 #[cfg(test)]
 pub(crate) fn placeholders(event: &Value, record: &Value) -> Vec<String> {
     fn strings(value: &Value, out: &mut Vec<String>) {
         match value {
-            Value::String(s) => out.push(s.clone()),
+            // A line of a multi-line text (a stack trace's first line) is the source's words too.
+            Value::String(s) => {
+                out.extend(s.lines().map(|line| line.trim().to_owned()));
+                out.push(s.clone());
+            }
             Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
             Value::Object(map) => map.values().for_each(|v| strings(v, out)),
             _ => {}

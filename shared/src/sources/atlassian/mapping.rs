@@ -584,10 +584,15 @@ fn build(mut facts: Facts) -> OcsfEvent {
         other => other,
     };
     // The subject each class requires, from the record only: who logged in is the actor; an API
-    // token is the actor's own; any other subject must be named by the record's objects.
+    // token created is the actor's own (Atlassian users create API tokens only for their own
+    // account; an admin revoking one must be told whose); any other subject must be named by the
+    // record's objects.
     let subject_user = match kind {
         Kind::Auth { .. } => facts.users.first().cloned().or_else(|| facts.actor.clone()),
-        Kind::Account(_) if is_token_action(&facts.action) => {
+        Kind::Account(_)
+            if is_token_action(&facts.action)
+                && entity_activity_of(&facts.action) == EntityActivity::Create =>
+        {
             facts.users.first().cloned().or_else(|| facts.actor.clone())
         }
         _ => facts.users.first().cloned(),

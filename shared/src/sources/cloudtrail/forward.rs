@@ -196,7 +196,7 @@ mod tests {
 
     fn good(i: u32) -> String {
         format!(
-            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:0{i}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"good-{i}","recipientAccountId":"111122223333","userIdentity":{{"type":"IAMUser","accountId":"111122223333","userName":"u{i}"}}}}"#
+            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:0{i}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"good-{i}","sourceIPAddress":"192.0.2.{i}","recipientAccountId":"111122223333","userIdentity":{{"type":"IAMUser","accountId":"111122223333","userName":"u{i}"}}}}"#
         )
     }
 
@@ -302,7 +302,7 @@ mod tests {
     async fn a_five_megabyte_record_under_the_default_cap_is_mapped_then_held_to_the_sink_limit() {
         let policy = "a".repeat(5 << 20);
         let big = format!(
-            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:09Z","eventSource":"iam.amazonaws.com","eventName":"PutUserPolicy","awsRegion":"us-east-1","eventID":"big-1","requestParameters":{{"policyDocument":"{policy}"}}}}"#
+            r#"{{"eventVersion":"1.08","eventTime":"2024-11-19T12:00:09Z","eventSource":"iam.amazonaws.com","eventName":"PutUserPolicy","awsRegion":"us-east-1","eventID":"big-1","sourceIPAddress":"192.0.2.9","userIdentity":{{"type":"IAMUser","accountId":"111122223333","userName":"admin"}},"requestParameters":{{"userName":"bob","policyName":"big","policyDocument":"{policy}"}}}}"#
         );
         assert!(big.len() > 5 << 20 && big.len() < LIMITS.max_record_bytes);
         let event = Converter::new(OutputFormat::Ocsf, false).convert(&big).unwrap();

@@ -62,6 +62,15 @@ pub enum MappingError {
         /// The `eventTime` text.
         value: String,
     },
+    /// A field CloudTrail documents as always present, and the event's class needs, is absent
+    /// (a placeholder would state something the record does not say).
+    #[error("CloudTrail record {} has no {field}", .event_id.as_deref().unwrap_or("(no eventID)"))]
+    MissingField {
+        /// The record's `eventID`, if it has one.
+        event_id: Option<String>,
+        /// What is missing (`eventName`, `sourceIPAddress`, ...).
+        field: &'static str,
+    },
 }
 
 /// Maps one CloudTrail record (its JSON text) to an OCSF event.
@@ -80,6 +89,9 @@ pub fn map_record(record: &str, options: &MapOptions) -> Result<OcsfEvent, Mappi
     };
 
     let kind = Kind::of(&rec);
+    if let Some(field) = kind.missing_field(&rec) {
+        return Err(MappingError::MissingField { event_id: event_id(), field });
+    }
     let mut event = OcsfEvent::new(kind.class_activity(), time_ms, metadata(&mut rec, &kind));
     event.metadata.original_time = Some(event_time.0.into_owned());
     event.set_cloud(cloud(&rec));
@@ -88,7 +100,8 @@ pub fn map_record(record: &str, options: &MapOptions) -> Result<OcsfEvent, Mappi
     if let Kind::Insight = kind {
         map_insight(&mut rec, &mut event, &mut unmapped);
     } else {
-        map_call(&mut rec, &kind, &mut event, &mut unmapped);
+        map_call(&mut rec, &kind, &mut event, &mut unmapped)
+            .map_err(|field| MappingError::MissingField { event_id: event.metadata.uid.clone(), field })?;
     }
 
     // Fields no rule above took, in record order, then the nested leftovers.
@@ -502,11 +515,11 @@ impl Serialize for Left<'_> {
 // ---------------------------------------------------------------------------------------------
 // Class selection.
 
-/// Placeholder for a required OCSF attribute the record has nothing for.
-const UNKNOWN: &str = "Unknown";
-
 /// The `eventType` of Insights records.
 const INSIGHT_EVENT_TYPE: &str = "AwsCloudTrailInsight";
+
+/// `eventType` of an event a service generated rather than a call.
+const SERVICE_EVENT_TYPE: &str = "AwsServiceEvent";
 
 /// Whose identity an Authentication event's `user` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -656,11 +669,36 @@ impl Kind {
                 return Kind::AccountChange(*activity, *target);
             }
             if let Some((_, activity)) = GROUP_MANAGEMENT.iter().find(|(n, _)| *n == name) {
-                return Kind::Group(*activity);
+                // Group Management needs the group: a call that does not name it is an API call.
+                let params: Option<Params<'_>> =
+                    rec.request_parameters.and_then(|raw| serde_json::from_str(raw.get()).ok());
+                if params.is_some_and(|p| text(&p.group_name).is_some()) {
+                    return Kind::Group(*activity);
+                }
             }
         }
         let read_only = rec.rest.iter().find(|(k, _)| k == "readOnly").map(|(_, v)| v.get().trim() == "true");
         Kind::Api(api_activity(name, read_only))
+    }
+
+    /// The field, documented as always present, without which this kind of record cannot be
+    /// mapped without a placeholder.
+    fn missing_field(&self, rec: &Record<'_>) -> Option<&'static str> {
+        if let Kind::Insight = self {
+            let operation = rec.insight_details.as_ref().and_then(|details| text(&details.event_name));
+            return operation.is_none().then_some("insightDetails.eventName");
+        }
+        if text(&rec.event_name).is_none() {
+            return Some("eventName");
+        }
+        if text(&rec.event_source).is_none() {
+            return Some("eventSource");
+        }
+        // API Activity needs `src_endpoint`; the other classes leave it out. A service event
+        // comes from the service that generated it (its `eventSource`).
+        let no_source = text(&rec.source_ip_address).is_none() && text(&rec.vpc_endpoint_id).is_none();
+        let service_event = text(&rec.event_type) == Some(SERVICE_EVENT_TYPE);
+        (matches!(self, Kind::Api(_)) && no_source && !service_event).then_some("sourceIPAddress")
     }
 
     fn class_activity(self) -> ClassActivity {
@@ -731,17 +769,23 @@ fn cloud(rec: &Record<'_>) -> Cloud {
 fn map_insight<'a>(rec: &mut Record<'a>, event: &mut OcsfEvent, unmapped: &mut Leftovers<'a>) {
     let details = rec.insight_details.take().unwrap_or_default();
     let rest = AnyObject { rest: details.rest };
-    let operation = text(&details.event_name).unwrap_or(UNKNOWN);
+    // `Kind::missing_field` has seen the operation.
+    let operation = text(&details.event_name).unwrap_or_default();
     let service = text(&details.event_source);
     let state = rest.get_str("state");
     let insight_type = rest.get_str("insightType");
-    let mut message = format!(
-        "CloudTrail Insight {} {}: {} {}",
-        insight_type.as_deref().unwrap_or(UNKNOWN),
-        state.as_deref().unwrap_or(UNKNOWN),
-        service.unwrap_or(UNKNOWN),
-        operation,
-    );
+    // "CloudTrail Insight ApiCallRateInsight Start: ec2.amazonaws.com RunInstances", leaving
+    // out what the record does not say.
+    let mut message = String::from("CloudTrail Insight");
+    for part in [insight_type.as_deref(), state.as_deref()].into_iter().flatten() {
+        message.push(' ');
+        message.push_str(part);
+    }
+    message.push(':');
+    for part in [service, Some(operation)].into_iter().flatten() {
+        message.push(' ');
+        message.push_str(part);
+    }
     if let Some(error_code) = rest.get_str("errorCode") {
         message.push_str(" (error ");
         message.push_str(&error_code);
@@ -803,9 +847,16 @@ fn keep_call_fields<'a>(rec: &mut Record<'a>, unmapped: &mut Leftovers<'a>) {
 }
 
 /// Every record but Insights: an API call (sign-in, STS, IAM, or any other service).
-fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapped: &mut Leftovers<'a>) {
+/// `Err` names what the record lacks for its class.
+fn map_call<'a>(
+    rec: &mut Record<'a>,
+    kind: &Kind,
+    event: &mut OcsfEvent,
+    unmapped: &mut Leftovers<'a>,
+) -> Result<(), &'static str> {
     let identity = rec.user_identity.take().map(identity_parts);
-    let event_name = text(&rec.event_name).unwrap_or(UNKNOWN).to_owned();
+    // `Kind::missing_field` has seen the name.
+    let event_name = text(&rec.event_name).unwrap_or_default().to_owned();
 
     let (status, detail) =
         call_status(rec, kind, &event_name, event.metadata.event_code.as_deref(), unmapped);
@@ -848,12 +899,12 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
                     account: text(&rec.recipient_account_id).map(Account::with_uid),
                     ..User::default()
                 },
-                (None, None) => fallback_user(rec),
+                (None, None) => fallback_user(rec)?,
             });
         }
-        Kind::Sts(_, subject) => map_sts(subject, &event_name, &params, &response, &actor, rec, event),
+        Kind::Sts(_, subject) => map_sts(subject, &event_name, &params, &response, &actor, rec, event)?,
         Kind::AccountChange(activity, target) => {
-            map_account_change(activity, target, &params, &response, &actor, rec, event);
+            map_account_change(activity, target, &params, &response, &actor, rec, event)?;
         }
         Kind::Group(_) => map_group(&params, &response, event),
         Kind::Api(_) | Kind::Insight => {}
@@ -870,8 +921,17 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
         }
     }
 
+    // A service event is generated by its event source: that service acted, and the call came
+    // from it, when the record names no other caller or address.
+    let service_event = event.metadata.event_code.as_deref() == Some(SERVICE_EVENT_TYPE);
+    let event_source = text(&rec.event_source).filter(|_| service_event).map(str::to_owned);
+    if actor.is_empty() {
+        actor.app_name.clone_from(&event_source);
+    }
+    // API Activity needs an actor: a userIdentity that names no one (nor the service that
+    // acted for it) leaves nothing true to put there.
     if actor.is_empty() && matches!(kind, Kind::Api(_)) {
-        actor.app_name = Some(UNKNOWN.to_owned());
+        return Err("userIdentity that names the caller");
     }
     if let Some(name) = actor.user.as_ref().and_then(|u| u.name.as_deref()) {
         event.observables.push(Observable::new("actor.user.name", ObservableType::UserName, name));
@@ -883,11 +943,17 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
         event.actor = Some(actor);
     }
 
-    let src = src_endpoint(text(&rec.source_ip_address), owned(rec.vpc_endpoint_id.take()));
+    let mut src = src_endpoint(text(&rec.source_ip_address), owned(rec.vpc_endpoint_id.take()));
+    if src.is_empty() {
+        src.svc_name = event_source;
+    }
     if let Some(ip) = src.ip {
         event.observables.push(Observable::new("src_endpoint.ip", ObservableType::IpAddress, ip.to_string()));
     }
-    event.src_endpoint = Some(src);
+    // Only API Activity needs it, and then `Kind::missing_field` has seen an address or endpoint.
+    if !src.is_empty() {
+        event.src_endpoint = Some(src);
+    }
     event.http_request = owned(rec.user_agent.take())
         .map(|user_agent| HttpRequest { user_agent: Some(user_agent), ..HttpRequest::default() });
 
@@ -896,7 +962,8 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
     // Authentication needs `service` (or `dst_endpoint`): the service authenticated to is the
     // event source, which then is not repeated in `api.service`.
     if matches!(kind, Kind::SignIn(_) | Kind::Sts(..)) {
-        event.service = Some(service.unwrap_or_else(|| Service::named(UNKNOWN)));
+        // `Kind::missing_field` has seen the event source.
+        event.service = service;
     } else {
         api.service = service;
     }
@@ -919,6 +986,7 @@ fn map_call<'a>(rec: &mut Record<'a>, kind: &Kind, event: &mut OcsfEvent, unmapp
         api.response = Some(response);
     }
     event.api = Some(api);
+    Ok(())
 }
 
 /// The outcome of a call. An `errorCode` is a failure. Sign-in events (AWS Sign-In, IAM Identity
@@ -1090,18 +1158,19 @@ fn user_type(identity_type: &str) -> UserType {
 }
 
 /// The caller as the subject user, else the account (the schema needs `user` identified).
-fn caller_or_fallback(caller: Option<&User>, rec: &Record<'_>) -> User {
-    if let Some(user) = caller {
-        return user.clone();
+fn caller_or_fallback(caller: Option<&User>, rec: &Record<'_>) -> Result<User, &'static str> {
+    match caller {
+        Some(user) => Ok(user.clone()),
+        None => fallback_user(rec),
     }
-    fallback_user(rec)
 }
 
-/// A user known only by the account the event happened in (or nothing at all).
-fn fallback_user(rec: &Record<'_>) -> User {
+/// A user known only by the account the event happened in; `Err` when the record names neither
+/// a user nor that account.
+fn fallback_user(rec: &Record<'_>) -> Result<User, &'static str> {
     match text(&rec.recipient_account_id) {
-        Some(account) => User { account: Some(Account::with_uid(account)), ..User::default() },
-        None => User::named(UNKNOWN),
+        Some(account) => Ok(User { account: Some(Account::with_uid(account)), ..User::default() }),
+        None => Err("user (no userIdentity naming one, no recipientAccountId)"),
     }
 }
 
@@ -1138,7 +1207,7 @@ fn map_sts(
     actor: &Actor,
     rec: &Record<'_>,
     event: &mut OcsfEvent,
-) {
+) -> Result<(), &'static str> {
     match event_name {
         "AssumeRoleWithSAML" => event.set_auth_protocol(AuthProtocol::Saml),
         "AssumeRoleWithWebIdentity" => event.set_auth_protocol(AuthProtocol::OpenId),
@@ -1150,7 +1219,7 @@ fn map_sts(
         AuthSubject::Caller => None,
     };
     let user = match (subject, issued) {
-        (AuthSubject::Caller, _) => caller_or_fallback(actor.user.as_ref(), rec),
+        (AuthSubject::Caller, _) => caller_or_fallback(actor.user.as_ref(), rec)?,
         (_, Some(issued)) if text(&issued.arn).is_some() => User {
             uid: text(&issued.arn).map(str::to_owned),
             uid_alt: text(&issued.id).map(str::to_owned),
@@ -1171,7 +1240,7 @@ fn map_sts(
             if user.is_identified() {
                 user
             } else {
-                fallback_user(rec)
+                fallback_user(rec)?
             }
         }
     };
@@ -1184,6 +1253,7 @@ fn map_sts(
     if !session.is_empty() {
         event.session = Some(session);
     }
+    Ok(())
 }
 
 /// IAM user/role mutation: `user` is the account changed, `policies` the policy involved.
@@ -1195,7 +1265,7 @@ fn map_account_change(
     actor: &Actor,
     rec: &Record<'_>,
     event: &mut OcsfEvent,
-) {
+) -> Result<(), &'static str> {
     let access_key = response.access_key.as_ref();
     let credential = response.credential.as_ref();
     // The credential changed: an access key, SSH public key, signing certificate or
@@ -1241,13 +1311,13 @@ fn map_account_change(
         (Some(user), _) => user,
         // The IAM API acts on the caller when no user is named.
         (None, AccountTarget::Caller | AccountTarget::UserOrCaller) => {
-            let mut user = caller_or_fallback(actor.user.as_ref(), rec);
+            let mut user = caller_or_fallback(actor.user.as_ref(), rec)?;
             if key_id.is_some() {
                 user.credential_uid = key_id;
             }
             user
         }
-        (None, _) => fallback_user(rec),
+        (None, _) => fallback_user(rec)?,
     };
     event.user = Some(user);
     if let Some(new_name) = text(&params.new_user_name) {
@@ -1265,13 +1335,15 @@ fn map_account_change(
             event.policies.push(policy);
         }
     }
+    Ok(())
 }
 
 /// IAM group mutation: `group`, the `user` added or removed, the policy as `privileges`.
 fn map_group(params: &Params<'_>, response: &Response<'_>, event: &mut OcsfEvent) {
     let entity = response.group.as_ref();
     event.group = Some(Group {
-        name: Some(text(&params.group_name).unwrap_or(UNKNOWN).to_owned()),
+        // `Kind::of` has seen the name.
+        name: text(&params.group_name).map(str::to_owned),
         uid: entity.and_then(|e| text(&e.arn)).map(str::to_owned),
         uid_alt: entity.and_then(|e| text(&e.id)).map(str::to_owned),
         ..Group::default()
@@ -1311,18 +1383,14 @@ fn resources(raw: &RawValue) -> Option<Vec<ResourceDetails>> {
 /// `vpcEndpointId` → `uid`.
 fn src_endpoint(source: Option<&str>, vpc_endpoint: Option<String>) -> NetworkEndpoint {
     let mut endpoint = NetworkEndpoint { uid: vpc_endpoint, ..NetworkEndpoint::default() };
-    match source {
-        Some(source) => {
-            if let Ok(ip) = source.parse::<IpAddr>() {
-                endpoint.ip = Some(ip);
-            } else if is_host_name(source) {
-                endpoint.domain = Some(source.to_owned());
-            } else {
-                endpoint.name = Some(source.to_owned());
-            }
+    if let Some(source) = source {
+        if let Ok(ip) = source.parse::<IpAddr>() {
+            endpoint.ip = Some(ip);
+        } else if is_host_name(source) {
+            endpoint.domain = Some(source.to_owned());
+        } else {
+            endpoint.name = Some(source.to_owned());
         }
-        None if endpoint.uid.is_none() => endpoint.name = Some(UNKNOWN.to_owned()),
-        None => {}
     }
     endpoint
 }
@@ -1906,6 +1974,70 @@ mod tests {
         }
     }
 
+    /// A record without what CloudTrail documents as always there, and the class needs, is
+    /// refused (and dead-lettered by the caller), naming what is missing: never a placeholder.
+    #[test]
+    fn records_missing_documented_fields_are_refused_naming_the_field() {
+        let identity = r#""userIdentity":{"type":"IAMUser","accountId":"111122223333","userName":"alice"}"#;
+        for (record, field) in [
+            (format!(r#"{{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"s3.amazonaws.com","sourceIPAddress":"192.0.2.1",{identity}}}"#), "eventName"),
+            (format!(r#"{{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventName":"GetObject","sourceIPAddress":"192.0.2.1",{identity}}}"#), "eventSource"),
+            (format!(r#"{{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"s3.amazonaws.com","eventName":"GetObject",{identity}}}"#), "sourceIPAddress"),
+            (r#"{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"192.0.2.1"}"#.to_owned(), "userIdentity that names the caller"),
+            (r#"{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"192.0.2.1","userIdentity":{"type":"AWSService"}}"#.to_owned(), "userIdentity that names the caller"),
+            (r#"{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","sourceIPAddress":"192.0.2.1"}"#.to_owned(), "user (no userIdentity naming one, no recipientAccountId)"),
+            (r#"{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventType":"AwsCloudTrailInsight","insightDetails":{"state":"Start"}}"#.to_owned(), "insightDetails.eventName"),
+        ] {
+            match map_record(&record, &MapOptions::default()) {
+                Err(MappingError::MissingField { event_id, field: missing }) => {
+                    assert_eq!((event_id.as_deref(), missing), (Some("e-1"), field), "{record}");
+                }
+                other => panic!("{record}: {other:?}"),
+            }
+        }
+        let error = map_record(
+            r#"{"eventTime":"2024-03-07T10:00:00Z","eventID":"e-1","eventSource":"s3.amazonaws.com"}"#,
+            &MapOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "CloudTrail record e-1 has no eventName");
+    }
+
+    /// Sign-in and STS events without a source address leave `src_endpoint` out; a console
+    /// sign-in with no user named is a user of the account signed in to.
+    #[test]
+    fn sign_in_without_address_or_user_leaves_out_what_is_not_said() {
+        let record = r#"{"eventTime":"2024-03-07T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","recipientAccountId":"111122223333","responseElements":{"ConsoleLogin":"Failure"}}"#;
+        let event = map_to_json(record, false);
+        assert_valid("ConsoleLogin", &event);
+        assert_eq!(event["class_uid"], 3002);
+        assert_eq!(event["status_id"], 2);
+        assert_eq!(event["user"], json!({"account": {"uid": "111122223333"}}));
+        assert_eq!(event["service"], json!({"name": "signin.amazonaws.com"}));
+        assert!(event.get("src_endpoint").is_none() && event.get("actor").is_none(), "{event:#}");
+    }
+
+    /// Group Management needs the group: a group call that names none is an API call.
+    #[test]
+    fn group_call_without_a_group_name_is_api_activity() {
+        let record = r#"{"eventTime":"2024-03-07T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"AddUserToGroup","sourceIPAddress":"192.0.2.1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"},"errorCode":"ValidationException","requestParameters":null}"#;
+        let event = map_to_json(record, false);
+        assert_valid("AddUserToGroup", &event);
+        assert_eq!(event["class_uid"], 6003);
+        assert_eq!(event["api"]["operation"], "AddUserToGroup");
+        assert_eq!(event["status_id"], 2);
+        assert!(event.get("group").is_none());
+    }
+
+    /// An Insight that does not say its type or state leaves them out of the message.
+    #[test]
+    fn insight_message_says_only_what_the_record_says() {
+        let record = r#"{"eventTime":"2024-03-07T10:00:00Z","eventType":"AwsCloudTrailInsight","insightDetails":{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}}"#;
+        let event = map_to_json(record, false);
+        assert_valid("insight", &event);
+        assert_eq!(event["message"], "CloudTrail Insight: ec2.amazonaws.com RunInstances");
+    }
+
     #[test]
     fn service_event_details_of_other_events_stay_unmapped_verbatim() {
         let record = r#"{"eventTime":"2024-03-07T10:00:00Z","eventSource":"kms.amazonaws.com","eventName":"RotateKey","eventType":"AwsServiceEvent","recipientAccountId":"123456789012","serviceEventDetails":{"keyId":"k-1","RotateKey":"Failure"}}"#;
@@ -1913,6 +2045,10 @@ mod tests {
         assert_valid("RotateKey", &event);
         assert_eq!(event["status_id"], 1);
         assert_eq!(event["unmapped"]["serviceEventDetails"], json!({"keyId": "k-1", "RotateKey": "Failure"}));
+        // A service event generated by its event source, which names no caller or address:
+        // that service acted, from itself.
+        assert_eq!(event["actor"], json!({"app_name": "kms.amazonaws.com"}));
+        assert_eq!(event["src_endpoint"], json!({"svc_name": "kms.amazonaws.com"}));
     }
 
     #[test]

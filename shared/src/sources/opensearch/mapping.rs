@@ -12,6 +12,10 @@
 //! * `BAD_HEADERS`, `SSL_EXCEPTION` → Web Resource Access Activity (6004), Access Deny / Error:
 //!   refused before any user was established.
 //! * Anything else → API Activity, Other (Unknown when no category can be read).
+//! * A message that lacks what its class needs (the user of a login, the user or endpoint of a
+//!   request, the cluster of a datastore or web record, any operation at all — a plain log4j
+//!   line, a cut record) → Entity Management (3004) Other of the cluster (else of OpenSearch,
+//!   which wrote the line): never a placeholder user, endpoint, operation or domain.
 //!
 //! Mapping never fails: a message that is cut or not JSON still gives an event of the best class
 //! recognized, with every member read before the cut, the text in `raw_data` and the parse error
@@ -29,18 +33,15 @@ use super::record::{
 };
 use crate::ocsf::{
     Account, AccountType, Actor, Api, ApiActivity, ApiRequest, AuthActivity, AuthProtocol, Authorization,
-    ClassActivity, Cloud, Database, DatabaseType, DatastoreActivity, DatastoreType, HttpHeader, HttpMethod,
-    HttpRequest, Metadata, NetworkEndpoint, Observable, ObservableType, OcsfEvent, Policy, Product, Service,
-    Severity, Status, Table, Url, User, UserType, WebResource, WebResourceAccessActivity,
+    ClassActivity, Cloud, Database, DatabaseType, DatastoreActivity, DatastoreType, EntityActivity,
+    HttpHeader, HttpMethod, HttpRequest, ManagedEntity, Metadata, NetworkEndpoint, Observable,
+    ObservableType, OcsfEvent, Policy, Product, Service, Severity, Status, Table, Url, User, UserType,
+    WebResource, WebResourceAccessActivity,
 };
 use crate::timestamp::parse_rfc3339_ms;
 
 /// `metadata.product.name` of every event.
 pub const PRODUCT: &str = "OpenSearch";
-/// Stands in for a value the schema requires and the record does not hold (e.g. the user of a
-/// login attempt whose message was cut before the user name).
-pub const UNKNOWN: &str = "unknown";
-
 /// Mapping options from configuration.
 #[derive(Debug, Clone, Default)]
 pub struct MapOptions {
@@ -86,10 +87,22 @@ pub struct Mapped {
 /// What the class of an event is, decided from the category before the members are taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    Auth { success: bool },
-    Api { activity: ApiActivity, granted: Option<bool> },
-    Datastore { activity: DatastoreActivity, denied: bool },
+    Auth {
+        success: bool,
+    },
+    Api {
+        activity: ApiActivity,
+        granted: Option<bool>,
+    },
+    Datastore {
+        activity: DatastoreActivity,
+        denied: bool,
+    },
     Web(WebResourceAccessActivity),
+    /// Entity Management of the cluster: the record lacks what the planned class needs.
+    Entity {
+        status: Option<Status>,
+    },
 }
 
 /// Maps one log message (an audit record, with or without its log4j prefix).
@@ -101,6 +114,7 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
         .or_else(|| error.as_ref().and_then(|_| find_category_name(message)).map(Cow::Borrowed));
     let category = category_name.as_deref().and_then(Category::from_name);
     let plan = plan(category, category_name.is_some(), &members);
+    let plan = fallback(plan, category_name.as_deref(), &members);
 
     let original_time = members.take_str("@timestamp");
     let time = event_time(original_time.as_deref(), message, context);
@@ -138,7 +152,8 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
         Plan::Auth { success } => {
             event.set_status(if success { Status::Success } else { Status::Failure });
             let (user, initiating) = users(&mut members, true);
-            let user = user.unwrap_or_else(|| User::named(UNKNOWN));
+            // `fallback` has seen the user.
+            let user = user.unwrap_or_default();
             event.message = Some(match (success, &user.name) {
                 (true, Some(name)) => format!("User {name} authenticated"),
                 (false, Some(name)) => format!("Login failed for user {name}"),
@@ -199,10 +214,9 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
                 (None, None) => {}
             }
             event.api = Some(api);
+            // `fallback` has seen an address or node.
             let node = node_endpoint(&mut members);
-            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone()).or_else(|| {
-                Some(NetworkEndpoint { name: Some(UNKNOWN.to_owned()), ..NetworkEndpoint::default() })
-            });
+            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone());
             event.dst_endpoint = node;
         }
         Plan::Datastore { denied, .. } => {
@@ -225,12 +239,14 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
             } else {
                 event.set_datastore_type(DatastoreType::Database);
             }
-            event.database = Some(Database {
-                type_id: DatabaseType::NoSql,
-                type_: Some(PRODUCT.to_owned()),
-                uid: cluster.as_deref().map(str::to_owned),
-                name: Some(domain.unwrap_or(UNKNOWN).to_owned()),
-            });
+            if cluster.is_some() {
+                event.database = Some(Database {
+                    type_id: DatabaseType::NoSql,
+                    type_: Some(PRODUCT.to_owned()),
+                    uid: cluster.as_deref().map(str::to_owned),
+                    name: domain.map(str::to_owned),
+                });
+            }
             event.message = Some(datastore_message(
                 category_name.as_deref().unwrap_or("Datastore"),
                 &members,
@@ -242,11 +258,44 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
             if let Some(body) = take_body(&mut members) {
                 members.push(Cow::Borrowed("audit_request_body"), body);
             }
+            // `fallback` has seen an address or node.
             let node = node_endpoint(&mut members);
-            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone()).or_else(|| {
-                Some(NetworkEndpoint { name: Some(UNKNOWN.to_owned()), ..NetworkEndpoint::default() })
-            });
+            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone());
             event.dst_endpoint = node;
+        }
+        Plan::Entity { status } => {
+            if let Some(status) = status {
+                event.set_status(status);
+            }
+            let (user, initiating) = users(&mut members, true);
+            if let Some(user) = user.or(initiating) {
+                event.observables.extend(user_observable("actor.user.name", &user));
+                event.actor = Some(Actor { user: Some(user), ..Actor::default() });
+            }
+            event.entity = Some(match (&cluster, domain) {
+                (Some(cluster), domain) => ManagedEntity {
+                    uid: Some(cluster.clone().into_owned()),
+                    name: domain.map(str::to_owned),
+                    type_: Some("OpenSearch cluster".to_owned()),
+                    ..ManagedEntity::default()
+                },
+                (None, _) => ManagedEntity {
+                    name: Some(PRODUCT.to_owned()),
+                    type_: Some("Application".to_owned()),
+                    ..ManagedEntity::default()
+                },
+            });
+            event.message = Some(match category_name.as_deref() {
+                Some(category) => {
+                    format!("{category} record without the user, endpoint or operation it needs")
+                }
+                None => "OpenSearch log message that is no audit record".to_owned(),
+            });
+            // Entity Management has no `dst_endpoint`: the node stays in `unmapped`.
+            event.src_endpoint = remote_endpoint(&mut members);
+            if let Some(body) = take_body(&mut members) {
+                members.push(Cow::Borrowed("audit_request_body"), body);
+            }
         }
         Plan::Web(activity) => {
             event.set_status(Status::Failure);
@@ -260,7 +309,8 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
                 None => resource_type.to_owned(),
             });
             event.web_resources.push(WebResource {
-                name: Some(domain.unwrap_or(UNKNOWN).to_owned()),
+                // `fallback` has seen the cluster.
+                name: domain.map(str::to_owned),
                 uid: cluster.as_deref().map(str::to_owned),
                 type_: Some("OpenSearch domain".to_owned()),
                 ..WebResource::default()
@@ -397,8 +447,57 @@ fn rest_method_activity(method: &str, path: &str) -> ApiActivity {
     }
 }
 
+/// Entity Management instead of the planned class when the record lacks what that class needs.
+fn fallback(plan: Plan, category: Option<&str>, members: &Members<'_>) -> Plan {
+    let has = |member| members.peek_str(member).is_some();
+    let has_user = has("audit_request_effective_user");
+    let has_cluster = has("audit_cluster_name");
+    let has_endpoint = has("audit_request_remote_address")
+        || ["audit_node_id", "audit_node_name", "audit_node_host_name"].into_iter().any(has)
+        || members.peek_str("audit_node_host_address").is_some_and(|a| a.parse::<IpAddr>().is_ok());
+    // `operation` reads these, in this order, down to the category.
+    let has_operation = category.is_some()
+        || [
+            "audit_transport_request_type",
+            "audit_transport_action",
+            "audit_rest_request_path",
+            "audit_request_privilege",
+        ]
+        .into_iter()
+        .any(has);
+    let external_config = category == Some("COMPLIANCE_EXTERNAL_CONFIG");
+    let has_indices = members
+        .peek_raw("audit_trace_indices")
+        .and_then(|raw| serde_json::from_str::<Vec<Cow<'_, str>>>(raw.get()).ok())
+        .is_some_and(|indices| indices.iter().any(|index| !index.is_empty()));
+    let complete = match plan {
+        Plan::Auth { .. } => has_user,
+        Plan::Api { .. } => has_user && has_endpoint && has_operation,
+        // The domain is the `database`, the indices the `table`: one of them is needed.
+        Plan::Datastore { .. } => {
+            (has_user || external_config) && has_endpoint && (has_cluster || has_indices)
+        }
+        Plan::Web(_) => has_cluster,
+        Plan::Entity { .. } => true,
+    };
+    if complete {
+        return plan;
+    }
+    Plan::Entity {
+        status: match plan {
+            Plan::Auth { success } => Some(if success { Status::Success } else { Status::Failure }),
+            Plan::Api { granted: Some(granted), .. } => {
+                Some(if granted { Status::Success } else { Status::Failure })
+            }
+            Plan::Datastore { denied: true, .. } | Plan::Web(_) => Some(Status::Failure),
+            _ => None,
+        },
+    }
+}
+
 fn class_activity(plan: Plan) -> ClassActivity {
     match plan {
+        Plan::Entity { .. } => EntityActivity::Other.into(),
         Plan::Auth { .. } => AuthActivity::Logon.into(),
         Plan::Api { activity, .. } => activity.into(),
         Plan::Datastore { activity, .. } => activity.into(),
@@ -419,7 +518,9 @@ fn severity(category: Option<Category>, plan: Plan) -> Severity {
             | Category::InternalConfigWrite,
         ) => Severity::Low,
         Some(_) => Severity::Informational,
-        None if matches!(plan, Plan::Api { activity: ApiActivity::Unknown, .. }) => Severity::Unknown,
+        None if matches!(plan, Plan::Api { activity: ApiActivity::Unknown, .. } | Plan::Entity { .. }) => {
+            Severity::Unknown
+        }
         None => Severity::Informational,
     }
 }
@@ -543,7 +644,8 @@ fn actor_of(user: Option<User>, event: &OcsfEvent) -> Actor {
         None if event.metadata.event_code.as_deref() == Some("COMPLIANCE_EXTERNAL_CONFIG") => {
             Actor { app_name: Some(PRODUCT.to_owned()), ..Actor::default() }
         }
-        None => Actor { user: Some(User::named(UNKNOWN)), ..Actor::default() },
+        // `fallback` has seen the user.
+        None => Actor::default(),
     }
 }
 
@@ -572,7 +674,8 @@ fn operation(members: &mut Members<'_>, privilege: Option<&str>, category: Optio
         (None, Some(path)) => return path.into_owned(),
         _ => {}
     }
-    privilege.or(category).unwrap_or(UNKNOWN).to_owned()
+    // `fallback` has seen one of them.
+    privilege.or(category).unwrap_or_default().to_owned()
 }
 
 fn datastore_message(
@@ -811,7 +914,7 @@ fn insert_redacted_map(event: &mut OcsfEvent, key: &str, raw: &RawValue, redact:
 }
 
 fn user_observable(name: &'static str, user: &User) -> Option<Observable> {
-    user.name.as_deref().filter(|n| *n != UNKNOWN).map(|n| Observable::new(name, ObservableType::UserName, n))
+    user.name.as_deref().map(|n| Observable::new(name, ObservableType::UserName, n))
 }
 
 #[cfg(test)]
@@ -1063,17 +1166,21 @@ mod tests {
             ),
             case(
                 fixture!("failed_login_no_user.json"),
-                3002,
-                1,
+                // Authentication needs the user, which this record does not name: Entity
+                // Management of the cluster, failed, from the address that tried.
+                3004,
+                99,
                 Some(2),
                 2,
                 vec![
-                    ("/user/name", json!("unknown")),
-                    ("/auth_protocol", json!("Basic Authentication")),
-                    ("/message", json!("Login failed for user unknown")),
+                    ("/entity/uid", json!("111122223333:search-prod")),
+                    ("/entity/name", json!("search-prod")),
+                    ("/metadata/event_code", json!("FAILED_LOGIN")),
+                    ("/message", json!("FAILED_LOGIN record without the user, endpoint or operation it needs")),
                     ("/src_endpoint/ip", json!("203.0.113.77")),
+                    ("/unmapped/audit_request_auth_method", json!("basic")),
                 ],
-                vec!["/observables/1"],
+                vec!["/user", "/actor", "/auth_protocol", "/observables/1"],
             ),
             case(
                 fixture!("missing_privileges_run_as_search.json"),
@@ -1327,27 +1434,76 @@ mod tests {
 
     #[test]
     fn text_that_is_not_json_is_delivered_with_its_best_class() {
-        let cases: [(&str, u32, u32, &str); 4] = [
-            ("[ERROR] First test message", 6003, 0, "invalid type: sequence"),
-            ("audit_category=MISSING_PRIVILEGES user=bob", 6003, 99, "expected value"),
-            ("audit_category: FAILED_LOGIN for bob", 3002, 1, "expected value"),
+        // Without the user, endpoint or operation their category's class needs, these are
+        // Entity Management of OpenSearch (no cluster was read), with the outcome the category
+        // states and the category as `event_code`: never a placeholder user or endpoint.
+        let cases: [(&str, Option<&str>, Option<u32>, &str); 4] = [
+            ("[ERROR] First test message", None, None, "invalid type: sequence"),
+            (
+                "audit_category=MISSING_PRIVILEGES user=bob",
+                Some("MISSING_PRIVILEGES"),
+                Some(2),
+                "expected value",
+            ),
+            ("audit_category: FAILED_LOGIN for bob", Some("FAILED_LOGIN"), Some(2), "expected value"),
             (
                 r#"{"audit_category":"COMPLIANCE_DOC_READ","audit_trace_indices":["acc"#,
-                6005,
-                1,
+                Some("COMPLIANCE_DOC_READ"),
+                None,
                 "EOF while parsing",
             ),
         ];
-        for (text, class_uid, activity_id, error) in cases {
+        for (text, category, status_id, error) in cases {
             let (event, problem) = map_json(text, &options());
-            assert_eq!(event["class_uid"], class_uid, "{text}");
-            assert_eq!(event["activity_id"], activity_id, "{text}");
+            assert_eq!((&event["class_uid"], &event["activity_id"]), (&json!(3004), &json!(99)), "{text}");
+            assert_eq!(event["entity"], json!({"name": "OpenSearch", "type": "Application"}), "{text}");
+            assert_eq!(event["metadata"].get("event_code").and_then(Value::as_str), category, "{text}");
+            assert_eq!(event.get("status_id").and_then(Value::as_u64), status_id.map(u64::from), "{text}");
+            assert!(event.get("actor").is_none(), "{text}");
             assert_eq!(event["raw_data"], text, "{text}");
             let message = event["unmapped"]["parse_error"].as_str().unwrap_or_default();
             assert!(message.contains(error), "{text}: {message}");
             assert_eq!(problem.as_deref(), Some(message), "{text}");
             assert_eq!(event["time"], 1_732_017_914_500_i64, "{text}: time from CloudWatch Logs");
         }
+    }
+
+    /// A whole record that lacks what its class needs is Entity Management of its cluster,
+    /// keeping the user and address it has.
+    #[test]
+    fn records_without_what_their_class_needs_manage_their_cluster() {
+        let cases = [
+            // A login that names no user.
+            (
+                r#"{"audit_category":"FAILED_LOGIN","audit_cluster_name":"123456789012:logs","audit_request_remote_address":"10.0.0.7","@timestamp":"2024-11-19T12:00:00Z"}"#,
+                Some(2),
+                None,
+            ),
+            // A privilege check without any endpoint.
+            (
+                r#"{"audit_category":"GRANTED_PRIVILEGES","audit_cluster_name":"123456789012:logs","audit_request_effective_user":"bob","audit_request_privilege":"indices:data/read/search","@timestamp":"2024-11-19T12:00:00Z"}"#,
+                Some(1),
+                Some("bob"),
+            ),
+        ];
+        for (record, status_id, user) in cases {
+            let (event, problem) = map_json(record, &options());
+            assert_eq!(problem, None);
+            assert_eq!((&event["class_uid"], &event["activity_id"]), (&json!(3004), &json!(99)), "{record}");
+            assert_eq!(
+                event["entity"],
+                json!({"uid": "123456789012:logs", "name": "logs", "type": "OpenSearch cluster"}),
+                "{record}"
+            );
+            assert_eq!(event.get("status_id").and_then(Value::as_u64), status_id, "{record}");
+            assert_eq!(event.pointer("/actor/user/name").and_then(Value::as_str), user, "{record}");
+            assert_eq!(
+                crate::ocsf::validate::placeholders(&event, &serde_json::from_str(record).unwrap()),
+                Vec::<String>::new()
+            );
+        }
+        let (event, _) = map_json(cases[0].0, &options());
+        assert_eq!(event["src_endpoint"], json!({"ip": "10.0.0.7"}));
     }
 
     #[test]
@@ -1374,22 +1530,22 @@ mod tests {
     fn opendistro_index_attempt_and_compliance_operations_pick_their_activity() {
         let cases = [
             (
-                r#"{"audit_category":"OPENDISTRO_SECURITY_INDEX_ATTEMPT","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2"}"#,
+                r#"{"audit_category":"OPENDISTRO_SECURITY_INDEX_ATTEMPT","audit_cluster_name":"123456789012:logs","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2"}"#,
                 "Datastore Activity: Write",
                 4,
             ),
             (
-                r#"{"audit_category":"COMPLIANCE_DOC_WRITE","audit_compliance_operation":"DELETE","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2","audit_trace_indices":["a"]}"#,
+                r#"{"audit_category":"COMPLIANCE_DOC_WRITE","audit_cluster_name":"123456789012:logs","audit_compliance_operation":"DELETE","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2","audit_trace_indices":["a"]}"#,
                 "Datastore Activity: Delete",
                 1,
             ),
             (
-                r#"{"audit_category":"COMPLIANCE_DOC_WRITE","audit_compliance_operation":"UPDATE","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2","audit_trace_indices":["a"]}"#,
+                r#"{"audit_category":"COMPLIANCE_DOC_WRITE","audit_cluster_name":"123456789012:logs","audit_compliance_operation":"UPDATE","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2","audit_trace_indices":["a"]}"#,
                 "Datastore Activity: Update",
                 1,
             ),
             (
-                r#"{"audit_category":"COMPLIANCE_INTERNAL_CONFIG_WRITE","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2"}"#,
+                r#"{"audit_category":"COMPLIANCE_INTERNAL_CONFIG_WRITE","audit_cluster_name":"123456789012:logs","audit_request_effective_user":"x","audit_request_remote_address":"10.0.0.2"}"#,
                 "Datastore Activity: Write",
                 2,
             ),

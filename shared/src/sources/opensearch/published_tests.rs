@@ -1,7 +1,7 @@
 //! The published OpenSearch records in `fixtures/published/` (listed with their origin in
 //! `fixtures/published/SOURCES.md`), each mapped and held against what its event must say.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::config::RedactHeaders;
 use super::convert::Converter;
@@ -60,7 +60,7 @@ fn rest_privilege_records_take_their_activity_from_method_and_endpoint() {
         }
     }
     // A privilege still decides over the method.
-    let record = r#"{"audit_category":"GRANTED_PRIVILEGES","audit_rest_request_method":"GET","audit_request_privilege":"indices:admin/delete","@timestamp":"2023-08-16T17:35:53.531+00:00","audit_request_remote_address":"10.0.0.1"}"#;
+    let record = r#"{"audit_category":"GRANTED_PRIVILEGES","audit_rest_request_method":"GET","audit_request_privilege":"indices:admin/delete","@timestamp":"2023-08-16T17:35:53.531+00:00","audit_request_effective_user":"u","audit_request_remote_address":"10.0.0.1"}"#;
     assert_eq!(mapped(record, &LogContext::default())["activity_id"], 4);
 }
 
@@ -70,8 +70,13 @@ fn non_audit_log4j_line_takes_the_time_of_its_prefix_never_zero() {
     // Read from a file: no CloudWatch time, the prefix's.
     let event = mapped(line, &LogContext::default());
     assert_eq!(event["time"], 1_761_186_532_153_i64);
-    assert_eq!(event["class_uid"], 6003);
-    assert_eq!(event["activity_id"], 0);
+    // No audit record: Entity Management of OpenSearch, which wrote the line; no actor, no
+    // endpoint, no operation made up.
+    assert_eq!(event["class_uid"], 3004);
+    assert_eq!(event["activity_id"], 99);
+    assert_eq!(event["severity_id"], 0);
+    assert_eq!(event["entity"], json!({"name": "OpenSearch", "type": "Application"}));
+    assert!(event.get("actor").is_none() && event.get("src_endpoint").is_none());
     assert_eq!(event["raw_data"], line);
     assert!(event["unmapped"]["parse_error"].is_string());
     // From CloudWatch Logs: the log event's timestamp, exact and in UTC, decides.
@@ -100,5 +105,27 @@ fn pretty_printed_record_gives_a_one_line_event_equal_to_the_compact_record() {
         if include_raw {
             assert_eq!(event["raw_data"], compact);
         }
+    }
+}
+
+/// Every record fixture, ours and published, and the published log4j line: no "unknown" user,
+/// endpoint, operation or domain; only what the message states.
+#[test]
+fn no_event_carries_a_placeholder() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sources/opensearch/fixtures");
+    let files: Vec<_> = [dir.clone(), dir.join("published")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "txt"))
+        .collect();
+    assert!(files.len() >= 20, "{} fixtures", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let event = mapped(text.trim_end(), &LogContext::default());
+        // The line's own words: its JSON strings, or the whole line when it is no JSON.
+        let stated =
+            serde_json::from_str::<Value>(text.trim_end()).unwrap_or_else(|_| json!([text.trim_end()]));
+        let found = crate::ocsf::validate::placeholders(&event, &stated);
+        assert!(found.is_empty(), "{}: {found:?}", file.display());
     }
 }

@@ -92,6 +92,18 @@ fn fixtures_map_to_expected_schema_valid_events() {
             ],
         ),
         (
+            // An admin revokes a token whose owner the record does not name: the owner is not
+            // the actor, so the event is API Activity (Delete) on the action, with no `user`.
+            include_str!("../fixtures/org_api_token_revoked_by_admin.json"),
+            Mapper::Org,
+            600_304,
+            vec![
+                ("/actor/user/name", json!("Ada Admin")),
+                ("/api/operation", json!("api_token_revoked")),
+                ("/user", Value::Null),
+            ],
+        ),
+        (
             include_str!("../fixtures/org_space_permission_added.json"),
             Mapper::Org,
             300_501,
