@@ -6,6 +6,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod deadline;
 pub mod delivery;
+pub mod entra;
 pub mod event;
 pub mod metrics;
 pub mod ocsf;

@@ -144,6 +144,16 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn deps(&self, api: &MockServer, vars: &[(&str, &str)]) -> AzureDevOpsDeps {
+        self.deps_with(api, vars, |_| {}).await
+    }
+
+    /// As `deps`, with the Azure DevOps settings changed by `change` after loading.
+    async fn deps_with(
+        &self,
+        api: &MockServer,
+        vars: &[(&str, &str)],
+        change: impl FnOnce(&mut AzureDevOpsConfig),
+    ) -> AzureDevOpsDeps {
         let mut all: Vec<(&str, String)> = vec![
             ("SIEM_TYPE", "splunk_hec".into()),
             ("SIEM_URL", format!("{}/services/collector/event", self.hec.uri())),
@@ -161,7 +171,8 @@ impl Setup {
         let s3 = self.moto.s3_client();
         let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
         let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
-        let azure_devops = AzureDevOpsConfig::load(&env).await.unwrap();
+        let mut azure_devops = AzureDevOpsConfig::load(&env).await.unwrap();
+        change(&mut azure_devops);
         let poller = PollerConfig::load(&env).unwrap();
         let store = poller.store(Source::AzureDevops, &s3);
         let settings = PollSettings {
@@ -413,7 +424,7 @@ async fn refused_pat_fails_the_run_with_the_scope_and_is_not_retried() {
     let RunError::Streams { message, retryable } = &error;
     assert!(!retryable, "an operator must fix the PAT");
     for part in
-        ["fabrikam: Azure DevOps audit log", "HTTP 401", "PAT expired or lacks vso.auditlog", "AZDO_PAT"]
+        ["fabrikam: Azure DevOps audit log", "HTTP 401", "PAT expired", "lacks vso.auditlog", "AZDO_PAT"]
     {
         assert!(message.contains(part), "{part} not in {message}");
     }
@@ -525,4 +536,236 @@ async fn udm_format_sends_the_parser_exact_udm_of_each_entry() {
     assert_eq!(events[3]["metadata"]["product_log_id"], all[0].1["id"]);
     assert_eq!(events[3]["metadata"]["event_type"], "RESOURCE_CREATION", "Git.CreateRepo");
     assert_eq!(events[3]["metadata"]["product_name"], "Azure DevOps");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Microsoft Entra ID credentials (AZDO_AUTH=entra_*), against a local token endpoint that
+// answers as Entra ID's v2.0 endpoint does.
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT: &str = "00001111-aaaa-2222-bbbb-3333cccc4444";
+const CLIENT_SECRET: &str = "entra-client-secret-never-logged";
+
+/// `POST /{tenant}/oauth2/v2.0/token`: `at-1`, `at-2`, ... one a request, each `expires_in` long.
+#[derive(Clone)]
+struct FakeEntra {
+    issued: Arc<Mutex<usize>>,
+    expires_in: u64,
+}
+
+impl Respond for FakeEntra {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        let mut issued = self.issued.lock().unwrap();
+        *issued += 1;
+        ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": self.expires_in, "ext_expires_in": self.expires_in,
+            "access_token": format!("at-{issued}"),
+        }))
+    }
+}
+
+async fn entra(expires_in: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+        .respond_with(FakeEntra { issued: Arc::default(), expires_in })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn entra_vars(entra: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZDO_AUTH", "entra_secret".into()),
+        ("AZURE_TENANT_ID", TENANT.into()),
+        ("AZURE_CLIENT_ID", CLIENT.into()),
+        ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
+        ("AZURE_AUTHORITY_HOST", entra.uri()),
+    ]
+}
+
+fn as_refs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn authorizations(api: &MockServer) -> Vec<String> {
+    let requests = api.received_requests().await.unwrap();
+    requests.iter().map(|r| r.headers["authorization"].to_str().unwrap().to_owned()).collect()
+}
+
+async fn token_forms(entra: &MockServer) -> Vec<HashMap<String, String>> {
+    let requests = entra.received_requests().await.unwrap();
+    requests.iter().map(|r| url::form_urlencoded::parse(&r.body).into_owned().collect()).collect()
+}
+
+#[tokio::test]
+async fn an_entra_token_is_the_bearer_of_every_page_and_reused_across_runs_within_its_life() {
+    let env = setup().await;
+    let entra = entra(3599).await;
+    let (api, fakes) = audit_service(&[(ORG, false)]).await;
+    fakes[0].add(entries(0..5, now_ms() - 3_600_000));
+    let vars = [entra_vars(&entra), vec![("AZDO_BATCH_SIZE", "2".into())]].concat();
+    let deps = env.deps(&api, &as_refs(&vars)).await;
+
+    invoke(&deps, 0).await.unwrap();
+    // The next run (the same warm function) rereads the overlap with the same token.
+    invoke(&deps, 0).await.unwrap();
+
+    assert_eq!(env.delivered().await.len(), 5, "each once");
+    let sent = authorizations(&api).await;
+    assert!(sent.len() >= 4, "3 pages, then the next run: {sent:?}");
+    assert!(sent.iter().all(|a| a == "Bearer at-1"), "{sent:?}");
+    let forms = token_forms(&entra).await;
+    assert_eq!(forms.len(), 1, "one token for both runs");
+    assert_eq!(forms[0]["grant_type"], "client_credentials");
+    assert_eq!(forms[0]["client_id"], CLIENT);
+    assert_eq!(forms[0]["client_secret"], CLIENT_SECRET);
+    assert_eq!(forms[0]["scope"], "499b84ac-1321-427f-aa17-267ca6975798/.default");
+}
+
+#[tokio::test]
+async fn a_token_near_its_expiry_is_replaced_before_the_next_page() {
+    let env = setup().await;
+    // Shorter than the five-minute refresh margin: replaced at every page.
+    let entra = entra(120).await;
+    let (api, fakes) = audit_service(&[(ORG, false)]).await;
+    fakes[0].add(entries(0..4, now_ms() - 3_600_000));
+    let vars = [entra_vars(&entra), vec![("AZDO_BATCH_SIZE", "2".into())]].concat();
+    let deps = env.deps(&api, &as_refs(&vars)).await;
+
+    invoke(&deps, 0).await.unwrap();
+
+    assert_eq!(env.delivered().await.len(), 4);
+    assert_eq!(authorizations(&api).await, ["Bearer at-1", "Bearer at-2"]);
+}
+
+#[tokio::test]
+async fn a_refused_token_is_replaced_once_then_the_run_fails_naming_the_client() {
+    let env = setup().await;
+    let entra = entra(3599).await;
+    let (api, fakes) = audit_service(&[(ORG, false)]).await;
+    fakes[0].add(entries(0..2, now_ms() - 60_000));
+    let refused = || {
+        ResponseTemplate::new(401).set_body_raw(
+            r#"{"message":"TF400813: The user 'aaaaaaaa-0000-0000-0000-000000000000' is not authorized to access this resource."}"#,
+            "application/json",
+        )
+    };
+    // Refused once (a token revoked early): a new token, and the run goes on.
+    fakes[0].with(|s| {
+        s.overrides.insert(1, refused());
+    });
+    let deps = env.deps(&api, &as_refs(&entra_vars(&entra))).await;
+    invoke(&deps, 0).await.unwrap();
+    assert_eq!(authorizations(&api).await, ["Bearer at-1", "Bearer at-2"]);
+    assert_eq!(env.delivered().await.len(), 2);
+
+    // Refused again with the new token: the run fails, with what to fix.
+    fakes[0].add(entries(2..3, now_ms() - 1_000));
+    let next = fakes[0].with(|s| s.requests) + 1;
+    fakes[0].with(|s| {
+        s.overrides.insert(next, refused());
+        s.overrides.insert(next + 1, refused());
+    });
+    let error = invoke(&deps, 0).await.unwrap_err();
+    let RunError::Streams { message, retryable } = &error;
+    assert!(!retryable);
+    for part in ["HTTP 401", CLIENT, TENANT, "View audit log"] {
+        assert!(message.contains(part), "{part} not in {message}");
+    }
+    assert!(!message.contains(CLIENT_SECRET) && !message.contains("at-"), "{message}");
+    assert_eq!(token_forms(&entra).await.len(), 3, "one new token, not a loop");
+    assert_eq!(&authorizations(&api).await[2..], ["Bearer at-2", "Bearer at-3"]);
+}
+
+#[tokio::test]
+async fn a_rejected_client_secret_fails_the_run_with_entras_reason() {
+    let env = setup().await;
+    let entra = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000222: The provided client secret keys for app '00001111-aaaa-2222-bbbb-3333cccc4444' are expired.\r\nTrace ID: 1\r\nCorrelation ID: 2",
+            "error_codes": [7000222]
+        })))
+        .mount(&entra)
+        .await;
+    let (api, fakes) = audit_service(&[(ORG, false)]).await;
+    fakes[0].add(entries(0..2, now_ms() - 60_000));
+    let deps = env.deps(&api, &as_refs(&entra_vars(&entra))).await;
+
+    let error = invoke(&deps, 0).await.unwrap_err();
+    let RunError::Streams { message, retryable } = &error;
+    assert!(!retryable);
+    for part in ["AADSTS7000222", "check AZURE_CLIENT_SECRET", CLIENT, TENANT] {
+        assert!(message.contains(part), "{part} not in {message}");
+    }
+    assert!(!message.contains(CLIENT_SECRET));
+    assert!(api.received_requests().await.unwrap().is_empty(), "no request without a token");
+    assert!(env.delivered().await.is_empty());
+}
+
+/// The AWS STS stand-in: `GetWebIdentityToken` (Query protocol, XML answer), which moto lacks.
+async fn sts() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("Action=GetWebIdentityToken"))
+        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/xml").set_body_string(
+            r#"<GetWebIdentityTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetWebIdentityTokenResult><WebIdentityToken>eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcm46YXdzOmlhbTo6MTExMTIyMjIzMzMzOnJvbGUvYXVkaXQtcmVsYXkifQ.c2ln</WebIdentityToken><Expiration>2026-12-02T12:10:00Z</Expiration></GetWebIdentityTokenResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetWebIdentityTokenResponse>"#,
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn the_federated_mode_reads_azure_devops_with_no_secret_anywhere() {
+    use audit_relay::entra::EntraTokenSource;
+    use audit_relay::sources::azure_devops::config::AzureDevOpsAuth;
+
+    let env = setup().await;
+    let entra = entra(3599).await;
+    let sts = sts().await;
+    let (api, fakes) = audit_service(&[(ORG, false)]).await;
+    fakes[0].add(entries(0..3, now_ms() - 60_000));
+    let vars: Vec<(&'static str, String)> = vec![
+        ("AZDO_AUTH", "entra_federated".into()),
+        ("AZURE_TENANT_ID", TENANT.into()),
+        ("AZURE_CLIENT_ID", CLIENT.into()),
+        ("AZURE_AUTHORITY_HOST", entra.uri()),
+    ];
+    // The real aws-sdk-sts client, pointed at the stand-in (AWS_ENDPOINT_URL does the same).
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(sts.uri())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("AKIDEXAMPLE", "test", None, None, "test"))
+        .load()
+        .await;
+    let deps = env
+        .deps_with(&api, &as_refs(&vars), |config| {
+            let AzureDevOpsAuth::Entra(source) = &config.auth else { panic!("{:?}", config.auth) };
+            let federated = EntraTokenSource::new(
+                source.config().clone(),
+                audit_relay::entra::AZURE_DEVOPS_SCOPE,
+                reqwest::Client::new(),
+            )
+            .unwrap()
+            .with_sts(aws_sdk_sts::Client::new(&sdk));
+            config.auth = AzureDevOpsAuth::Entra(Arc::new(federated));
+        })
+        .await;
+
+    invoke(&deps, 0).await.unwrap();
+
+    assert_eq!(env.delivered().await.len(), 3);
+    assert!(authorizations(&api).await.iter().all(|a| a == "Bearer at-1"));
+    let forms = token_forms(&entra).await;
+    assert_eq!(forms.len(), 1);
+    assert_eq!(forms[0]["client_assertion_type"], "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    assert!(forms[0]["client_assertion"].starts_with("eyJhbGciOiJSUzI1NiJ9."), "the STS token");
+    assert!(!forms[0].contains_key("client_secret"));
+    let asked = sts.received_requests().await.unwrap();
+    let sts_form: HashMap<String, String> =
+        url::form_urlencoded::parse(&asked[0].body).into_owned().collect();
+    assert_eq!(sts_form["Audience.member.1"], "api://AzureADTokenExchange");
 }

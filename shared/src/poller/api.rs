@@ -4,10 +4,12 @@
 //! credential checks and same-host guard.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::entra::{EntraError, EntraTokenSource};
 use crate::ocsf::OcsfEvent;
 use crate::secret::Secret;
 
@@ -38,18 +40,35 @@ pub enum Credential {
         /// The API token or PAT.
         password: Secret,
     },
+    /// `Authorization: Bearer <token>` with a Microsoft Entra ID token, fetched and renewed as
+    /// it expires (shared by every stream of the identity).
+    Entra(Arc<EntraTokenSource>),
 }
 
 impl Credential {
-    /// The `Authorization` header value.
-    pub fn header_value(&self) -> String {
+    /// The `Authorization` header value of a static credential; `None` for [`Credential::Entra`],
+    /// whose token [`Credential::authorization`] fetches.
+    pub fn header_value(&self) -> Option<String> {
         use base64::Engine as _;
         match self {
-            Self::Bearer(token) => format!("Bearer {}", token.expose()),
+            Self::Bearer(token) => Some(format!("Bearer {}", token.expose())),
             Self::Basic { user, password } => {
                 let pair = format!("{user}:{}", password.expose());
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+                Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
             }
+            Self::Entra(_) => None,
+        }
+    }
+
+    /// The `Authorization` header value, with the token it carries for an Entra ID credential
+    /// (to invalidate it when the API refuses it).
+    pub async fn authorization(&self) -> Result<(String, Option<Secret>), EntraError> {
+        match self {
+            Self::Entra(source) => {
+                let token = source.token().await?;
+                Ok((format!("Bearer {}", token.expose()), Some(token)))
+            }
+            other => Ok((other.header_value().unwrap_or_default(), None)),
         }
     }
 }
@@ -59,6 +78,7 @@ impl fmt::Debug for Credential {
         match self {
             Self::Bearer(_) => f.write_str("Bearer(***)"),
             Self::Basic { user, .. } => write!(f, "Basic({user}:***)"),
+            Self::Entra(source) => write!(f, "Entra({source:?})"),
         }
     }
 }
@@ -176,9 +196,9 @@ mod tests {
     #[test]
     fn credentials_make_headers_and_never_print_the_secret() {
         let bearer = Credential::Bearer(Secret::new("org-key-1"));
-        assert_eq!(bearer.header_value(), "Bearer org-key-1");
+        assert_eq!(bearer.header_value().as_deref(), Some("Bearer org-key-1"));
         let basic = Credential::Basic { user: "a@example.com".into(), password: Secret::new("tok") };
-        assert_eq!(basic.header_value(), "Basic YUBleGFtcGxlLmNvbTp0b2s=");
+        assert_eq!(basic.header_value().as_deref(), Some("Basic YUBleGFtcGxlLmNvbTp0b2s="));
         assert_eq!(format!("{bearer:?} {basic:?}"), "Bearer(***) Basic(a@example.com:***)");
     }
 }

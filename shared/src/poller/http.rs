@@ -10,9 +10,11 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::api::{same_origin, StreamApi};
+use super::api::{same_origin, Credential, StreamApi};
 use super::pace::Pacer;
 use crate::delivery::{full_jitter, parse_retry_after};
+use crate::entra::EntraErrorKind;
+use crate::secret::Secret;
 
 /// Attempts at one page before the stream gives up.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -114,6 +116,22 @@ impl ApiHttp {
         self
     }
 
+    /// The `Authorization` header for `api`, and the Entra ID token in it, if any.
+    async fn authorization(&self, api: &dyn StreamApi) -> Result<(String, Option<Secret>), FetchError> {
+        api.credential().authorization().await.map_err(|e| match e.kind {
+            EntraErrorKind::Unavailable => FetchError::Unavailable {
+                product: api.product().to_string(),
+                attempts: 1,
+                last: e.to_string(),
+            },
+            EntraErrorKind::Rejected | EntraErrorKind::Config => FetchError::Unauthorized {
+                product: api.product().to_string(),
+                status: 401,
+                hint: e.to_string(),
+            },
+        })
+    }
+
     /// GETs `url` for `api`; gives up waiting at `stop_at`. Returns the body and the retries made.
     pub async fn get(
         &self,
@@ -130,7 +148,8 @@ impl ApiHttp {
                 origin: api.origin().origin().ascii_serialization(),
             });
         }
-        let authorization = api.credential().header_value();
+        let (mut authorization, mut token) = self.authorization(api).await?;
+        let mut refreshed = false;
         let mut attempts = 0u32;
         loop {
             pacer.wait().await;
@@ -156,6 +175,20 @@ impl ApiHttp {
                             Err(e) => (format!("reading the body failed: {e}"), None),
                         }
                     } else if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                        // An Entra ID token refused: fetch a new one and try once more.
+                        if let (Credential::Entra(source), Some(used), false, StatusCode::UNAUTHORIZED) =
+                            (api.credential(), token.as_ref(), refreshed, status)
+                        {
+                            source.invalidate(used).await;
+                            (authorization, token) = self.authorization(api).await?;
+                            refreshed = true;
+                            attempts -= 1;
+                            tracing::warn!(
+                                stream = api.stream_id(),
+                                "The API refused the Entra ID token; asking for a new one and trying once more."
+                            );
+                            continue;
+                        }
                         return Err(FetchError::Unauthorized {
                             product: product(),
                             status: status.as_u16(),

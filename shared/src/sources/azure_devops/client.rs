@@ -38,17 +38,21 @@ impl AuditLogApi {
             AzureDevOpsAuth::Pat(pat) => (
                 Credential::Basic { user: String::new(), password: pat.clone() },
                 format!(
-                    "AZDO_PAT is invalid, PAT expired or lacks vso.auditlog (Auditing: Read audit log), \
-                     was created for another organization than {organization}, or its user lacks the \
+                    "AZDO_PAT is invalid, PAT expired, is a global PAT (retired on 2026-12-01: create \
+                     one for the organization), lacks vso.auditlog (Auditing: Read audit log), was \
+                     created for another organization than {organization}, or its user lacks the \
                      View audit log permission"
                 ),
             ),
-            AzureDevOpsAuth::Bearer(token) => (
-                Credential::Bearer(token.clone()),
+            AzureDevOpsAuth::Entra(source) => (
+                Credential::Entra(source.clone()),
                 format!(
-                    "AZDO_BEARER_TOKEN is invalid or expired (Entra ID tokens last about an hour), is \
-                     not for Azure DevOps (resource 499b84ac-1321-427f-aa17-267ca6975798), or its \
-                     identity lacks the View audit log permission in {organization}"
+                    "Azure DevOps refused the Entra ID token of client {} (tenant {}): add the app's \
+                     service principal to {organization} (Organization settings > Users) and give it \
+                     the View audit log permission (Organization settings > Permissions), or allow \
+                     the tenant's users in {organization}",
+                    source.config().client_id,
+                    source.config().tenant_id,
                 ),
             ),
         };
@@ -202,12 +206,22 @@ mod tests {
     async fn credentials_are_basic_with_an_empty_user_or_bearer_and_hints_name_the_variable() {
         let pat = api(&[("AZDO_PAT", "pat-1")]).await;
         // base64(":pat-1")
-        assert_eq!(pat.credential().header_value(), "Basic OnBhdC0x");
-        assert!(pat.credential_hint().starts_with("AZDO_PAT is invalid, PAT expired or lacks vso.auditlog"));
+        assert_eq!(pat.credential().header_value().as_deref(), Some("Basic OnBhdC0x"));
+        assert!(pat.credential_hint().starts_with("AZDO_PAT is invalid, PAT expired, is a global PAT"));
+        assert!(pat.credential_hint().contains("lacks vso.auditlog"));
         assert!(pat.credential_hint().contains("fabrikam"));
-        let bearer = api(&[("AZDO_BEARER_TOKEN", "eyJ0")]).await;
-        assert_eq!(bearer.credential().header_value(), "Bearer eyJ0");
-        assert!(bearer.credential_hint().starts_with("AZDO_BEARER_TOKEN is invalid or expired"));
+        assert!(pat.credential_hint().contains("global PAT"));
+        let entra = api(&[
+            ("AZDO_AUTH", "entra_federated"),
+            ("AZURE_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444"),
+        ])
+        .await;
+        assert!(matches!(entra.credential(), Credential::Entra(_)));
+        assert_eq!(entra.credential().header_value(), None, "fetched, not static");
+        assert!(entra.credential_hint().starts_with(
+            "Azure DevOps refused the Entra ID token of client 00001111-aaaa-2222-bbbb-3333cccc4444 (tenant contoso.onmicrosoft.com)"
+        ));
         assert_eq!((pat.stream_id(), pat.product()), ("fabrikam", "Azure DevOps audit log"));
         assert!(!pat.credential_hint().contains("pat-1"));
     }

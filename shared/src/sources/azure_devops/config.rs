@@ -1,20 +1,27 @@
 //! The `azure-devops-audit` settings (api-contracts.md §7.1): which organizations to poll, where
-//! the audit service is, the credential (a PAT with scope `vso.auditlog`, or an Entra ID bearer
-//! token), the page size and the request pace.
+//! the audit service is, the credential (`AZDO_AUTH`: a PAT with scope `vso.auditlog`, or a
+//! Microsoft Entra ID application by secret, certificate or AWS federation), the page size and
+//! the request pace.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
 use crate::config::{check_endpoint_url, ConfigError, EnvReader};
+use crate::entra::{EntraConfig, EntraTokenSource, ProofKind, AZURE_DEVOPS_SCOPE};
 use crate::secret::Secret;
 
 /// `AZDO_ORGANIZATIONS`: comma-separated organization names.
 pub const AZDO_ORGANIZATIONS: &str = "AZDO_ORGANIZATIONS";
 /// `AZDO_AUDIT_URL`: the audit service's base URL.
 pub const AZDO_AUDIT_URL: &str = "AZDO_AUDIT_URL";
+/// `AZDO_AUTH`: `pat`, `entra_secret`, `entra_certificate` or `entra_federated`.
+pub const AZDO_AUTH: &str = "AZDO_AUTH";
 /// `AZDO_PAT`: a personal access token (credential).
 pub const AZDO_PAT: &str = "AZDO_PAT";
-/// `AZDO_BEARER_TOKEN`: an Entra ID access token (credential).
-pub const AZDO_BEARER_TOKEN: &str = "AZDO_BEARER_TOKEN";
+/// No longer read: a static Entra ID token expires within about an hour.
+const AZDO_BEARER_TOKEN: &str = "AZDO_BEARER_TOKEN";
 /// `AZDO_BATCH_SIZE`: entries asked for per page.
 pub const AZDO_BATCH_SIZE: &str = "AZDO_BATCH_SIZE";
 /// `AZDO_REQUESTS_PER_MINUTE`: pace of audit log requests, all organizations together.
@@ -36,11 +43,12 @@ pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 30;
 /// How requests authenticate.
 #[derive(Debug, Clone)]
 pub enum AzureDevOpsAuth {
-    /// `AZDO_PAT`: basic auth with an empty user name and the PAT as password.
+    /// `AZDO_AUTH=pat`: basic auth with an empty user name and `AZDO_PAT` as password.
     Pat(Secret),
-    /// `AZDO_BEARER_TOKEN`: `Authorization: Bearer` (an Entra ID token for resource
-    /// `499b84ac-1321-427f-aa17-267ca6975798`).
-    Bearer(Secret),
+    /// `AZDO_AUTH=entra_*`: `Authorization: Bearer` with an Entra ID token for Azure DevOps
+    /// (scope `499b84ac-1321-427f-aa17-267ca6975798/.default`), fetched and renewed by one source
+    /// shared by every organization and kept across runs.
+    Entra(Arc<EntraTokenSource>),
 }
 
 impl AzureDevOpsAuth {
@@ -48,7 +56,7 @@ impl AzureDevOpsAuth {
     pub fn variable(&self) -> &'static str {
         match self {
             Self::Pat(_) => AZDO_PAT,
-            Self::Bearer(_) => AZDO_BEARER_TOKEN,
+            Self::Entra(source) => source.config().proof_variable(),
         }
     }
 }
@@ -61,7 +69,7 @@ pub struct AzureDevOpsConfig {
     pub organizations: Vec<String>,
     /// `AZDO_AUDIT_URL` (default `https://auditservice.dev.azure.com`; https unless loopback).
     pub audit_url: Url,
-    /// `AZDO_PAT` or `AZDO_BEARER_TOKEN` (either may be `..._SECRET_ARN`); exactly one.
+    /// `AZDO_AUTH` (default `pat`) and its credential.
     pub auth: AzureDevOpsAuth,
     /// `AZDO_BATCH_SIZE` (default 200; 1 to 1000): `batchSize` of each query.
     pub batch_size: u32,
@@ -78,26 +86,7 @@ impl AzureDevOpsConfig {
             Some(raw) => audit_url(&raw)?,
             None => audit_url(DEFAULT_AUDIT_URL)?,
         };
-        let auth = match (env.credential(AZDO_PAT).await?, env.credential(AZDO_BEARER_TOKEN).await?) {
-            (Some(pat), None) => AzureDevOpsAuth::Pat(pat),
-            (None, Some(token)) => AzureDevOpsAuth::Bearer(token),
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    variable: AZDO_BEARER_TOKEN.to_string(),
-                    value: "***".to_string(),
-                    reason: format!("set only one of {AZDO_PAT} and {AZDO_BEARER_TOKEN}"),
-                })
-            }
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    variable: AZDO_PAT.to_string(),
-                    reason: format!(
-                        "(or {AZDO_BEARER_TOKEN}, or either's _SECRET_ARN): a personal access token \
-                         with the vso.auditlog scope"
-                    ),
-                })
-            }
-        };
+        let auth = auth(env).await?;
         let batch_size: u32 = env.parse_or(AZDO_BATCH_SIZE, DEFAULT_BATCH_SIZE)?;
         if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
             return Err(invalid(AZDO_BATCH_SIZE, batch_size.to_string(), "must be between 1 and 1000"));
@@ -108,6 +97,56 @@ impl AzureDevOpsConfig {
         }
         Ok(Self { organizations, audit_url, auth, batch_size, requests_per_minute })
     }
+}
+
+/// `AZDO_AUTH` and the credential it names.
+async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
+    if env.string(AZDO_BEARER_TOKEN).is_some()
+        || env.string(&format!("{AZDO_BEARER_TOKEN}_SECRET_ARN")).is_some()
+    {
+        return Err(invalid(
+            AZDO_BEARER_TOKEN,
+            "***".to_string(),
+            "is no longer read: an Entra ID token expires within about an hour; set AZDO_AUTH to \
+             entra_secret, entra_certificate or entra_federated so tokens are fetched and renewed",
+        ));
+    }
+    let mode = env.string(AZDO_AUTH).map(|m| m.trim().to_ascii_lowercase());
+    let kind = match mode.as_deref() {
+        None | Some("pat") => {
+            let pat = env.credential(AZDO_PAT).await?.ok_or_else(|| ConfigError::Missing {
+                variable: AZDO_PAT.to_string(),
+                reason: format!(
+                    "(or its _SECRET_ARN): a personal access token of the organization with the \
+                     vso.auditlog scope, unless {AZDO_AUTH} names an Entra ID mode"
+                ),
+            })?;
+            return Ok(AzureDevOpsAuth::Pat(pat));
+        }
+        Some("entra_secret") => ProofKind::Secret,
+        Some("entra_certificate") => ProofKind::Certificate,
+        Some("entra_federated") => ProofKind::Federated,
+        Some(other) => {
+            return Err(invalid(
+                AZDO_AUTH,
+                other.to_string(),
+                "expected pat, entra_secret, entra_certificate or entra_federated",
+            ))
+        }
+    };
+    let config = EntraConfig::from_env(env, kind).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("audit-relay/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            invalid(AZDO_AUTH, "entra".to_string(), &format!("could not build the HTTP client: {e}"))
+        })?;
+    let source = EntraTokenSource::new(config, AZURE_DEVOPS_SCOPE, http)
+        .map_err(|e| invalid(crate::entra::AZURE_AUTHORITY_HOST, "***".to_string(), &e.to_string()))?;
+    Ok(AzureDevOpsAuth::Entra(Arc::new(source)))
 }
 
 /// `AZDO_ORGANIZATIONS`, checked against Azure DevOps' naming rule (letters, digits and hyphens,
@@ -185,18 +224,87 @@ mod tests {
         assert_eq!(config.requests_per_minute, 30);
         assert!(!format!("{config:?}").contains("p-1"), "the PAT is never printed");
 
-        let bearer = AzureDevOpsConfig::load(&env(&[
+        let entra = AzureDevOpsConfig::load(&env(&[
             ("AZDO_ORGANIZATIONS", "fabrikam"),
-            ("AZDO_BEARER_TOKEN", "eyJ0"),
+            ("AZDO_AUTH", "Entra_Secret"),
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", CLIENT),
+            ("AZURE_CLIENT_SECRET", "cs-1"),
             ("AZDO_AUDIT_URL", "http://127.0.0.1:8080/"),
             ("AZDO_BATCH_SIZE", "1000"),
             ("AZDO_REQUESTS_PER_MINUTE", "6"),
         ]))
         .await
         .unwrap();
-        assert!(matches!(&bearer.auth, AzureDevOpsAuth::Bearer(t) if t.expose() == "eyJ0"));
-        assert_eq!(bearer.audit_url.as_str(), "http://127.0.0.1:8080/");
-        assert_eq!((bearer.batch_size, bearer.requests_per_minute), (1000, 6));
+        let AzureDevOpsAuth::Entra(source) = &entra.auth else { panic!("{:?}", entra.auth) };
+        assert_eq!(
+            source.token_url().as_str(),
+            format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token")
+        );
+        assert_eq!(entra.auth.variable(), "AZURE_CLIENT_SECRET");
+        assert!(!format!("{entra:?}").contains("cs-1"), "the secret is never printed");
+        assert_eq!(entra.audit_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!((entra.batch_size, entra.requests_per_minute), (1000, 6));
+    }
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const CLIENT: &str = "00001111-aaaa-2222-bbbb-3333cccc4444";
+
+    #[tokio::test]
+    async fn each_entra_mode_reads_its_own_credential_and_the_authority() {
+        let pem = include_str!("../../entra/fixtures/client-certificate.pem");
+        let base =
+            [("AZDO_ORGANIZATIONS", "fabrikam"), ("AZURE_TENANT_ID", TENANT), ("AZURE_CLIENT_ID", CLIENT)];
+        let certificate = AzureDevOpsConfig::load(&env(&[
+            &base[..],
+            &[("AZDO_AUTH", "entra_certificate"), ("AZURE_CLIENT_CERTIFICATE", pem)],
+        ]
+        .concat()))
+        .await
+        .unwrap();
+        assert_eq!(certificate.auth.variable(), "AZURE_CLIENT_CERTIFICATE");
+        let federated = AzureDevOpsConfig::load(&env(&[
+            &base[..],
+            &[("AZDO_AUTH", "entra_federated"), ("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us")],
+        ]
+        .concat()))
+        .await
+        .unwrap();
+        let AzureDevOpsAuth::Entra(source) = &federated.auth else { panic!() };
+        assert!(source.token_url().as_str().starts_with("https://login.microsoftonline.us/"));
+        assert_eq!(federated.auth.variable(), "AZURE_CLIENT_ID", "no secret to name");
+
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![("AZDO_AUTH", "entra_secret")], "AZURE_CLIENT_SECRET"),
+            (vec![("AZDO_AUTH", "entra_certificate")], "AZURE_CLIENT_CERTIFICATE"),
+            (
+                vec![("AZDO_AUTH", "entra_certificate"), ("AZURE_CLIENT_CERTIFICATE", "not pem")],
+                "AZURE_CLIENT_CERTIFICATE",
+            ),
+            (
+                vec![("AZDO_AUTH", "entra_federated"), ("AZURE_AUTHORITY_HOST", "http://login.example")],
+                "AZURE_AUTHORITY_HOST",
+            ),
+            (vec![("AZDO_AUTH", "entra_federated"), ("AZURE_CLIENT_ID", "my-app")], "AZURE_CLIENT_ID"),
+            (vec![("AZDO_AUTH", "entra_federated"), ("AZURE_TENANT_ID", "a/b")], "AZURE_TENANT_ID"),
+            (vec![("AZDO_AUTH", "oauth")], "AZDO_AUTH"),
+        ];
+        for (extra, variable) in cases {
+            // `extra` comes after `base`, so its values win.
+            let mut vars: Vec<(&str, &str)> = base.to_vec();
+            vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+            vars.extend(extra.iter().copied());
+            let error = AzureDevOpsConfig::load(&env(&vars)).await.unwrap_err().to_string();
+            assert!(error.starts_with(variable), "{vars:?}: {error}");
+            assert!(!error.contains("PRIVATE KEY"), "{error}");
+        }
+        let missing = AzureDevOpsConfig::load(&env(&[
+            ("AZDO_ORGANIZATIONS", "fabrikam"),
+            ("AZDO_AUTH", "entra_secret"),
+        ]))
+        .await
+        .unwrap_err();
+        assert!(missing.to_string().starts_with("AZURE_TENANT_ID"), "{missing}");
     }
 
     #[tokio::test]
