@@ -89,19 +89,60 @@ impl InvocationMetrics {
 
     /// Prints the EMF line on standard output when metrics are on (see [`EMF_METRICS`]).
     pub fn emit(&self) {
-        let enabled = match std::env::var(EMF_METRICS).map(|v| v.to_ascii_lowercase()) {
-            Ok(v) => v == "true" || v == "1",
-            Err(_) => std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
-        };
-        if !enabled {
-            return;
-        }
-        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        let line = self.to_emf(now_ms as i64);
-        let mut stdout = std::io::stdout().lock();
-        if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
-            tracing::warn!(error = %error, "Could not write the metrics line.");
-        }
+        print_line(|now_ms| self.to_emf(now_ms));
+    }
+}
+
+/// Whose credential an API or SIEM refused (HTTP 401 or 403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected<'a> {
+    /// A source API (dimension `Source`).
+    Source(Source),
+    /// The SIEM (dimension `Sink`, its `SIEM_TYPE`).
+    Sink(&'a str),
+}
+
+/// The EMF line of one refused credential at `now_ms`: metric `CredentialRejected` (count 1) by
+/// `Source` or `Sink`, and without dimensions, so one alarm covers every source and sink.
+pub fn credential_rejected_emf(rejected: Rejected<'_>, now_ms: i64) -> String {
+    let (dimension, value) = match rejected {
+        Rejected::Source(source) => ("Source", source.as_str()),
+        Rejected::Sink(sink) => ("Sink", sink),
+    };
+    json!({
+        "_aws": {
+            "Timestamp": now_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[dimension], []],
+                "Metrics": [{"Name": "CredentialRejected", "Unit": "Count"}],
+            }],
+        },
+        dimension: value,
+        "CredentialRejected": 1,
+    })
+    .to_string()
+}
+
+/// Prints the `CredentialRejected` line when metrics are on (see [`EMF_METRICS`]).
+pub fn emit_credential_rejected(rejected: Rejected<'_>) {
+    print_line(|now_ms| credential_rejected_emf(rejected, now_ms));
+}
+
+/// Prints the line `make` builds for the current time, when metrics are on.
+fn print_line(make: impl FnOnce(i64) -> String) {
+    let enabled = match std::env::var(EMF_METRICS).map(|v| v.to_ascii_lowercase()) {
+        Ok(v) => v == "true" || v == "1",
+        Err(_) => std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+    };
+    if !enabled {
+        return;
+    }
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let line = make(now_ms as i64);
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        tracing::warn!(error = %error, "Could not write the metrics line.");
     }
 }
 
@@ -145,6 +186,22 @@ mod tests {
             assert_eq!(definition, &json!({"Name": name, "Unit": unit}));
             assert_eq!(line[name].as_f64(), Some(*value), "{name}");
         }
+    }
+
+    #[test]
+    fn a_refused_credential_is_counted_by_source_or_sink_and_in_total() {
+        let line: Value =
+            serde_json::from_str(&credential_rejected_emf(Rejected::Source(Source::AzureDevops), 5)).unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "AuditRelay");
+        assert_eq!(directive["Dimensions"], json!([["Source"], []]));
+        assert_eq!(directive["Metrics"], json!([{"Name": "CredentialRejected", "Unit": "Count"}]));
+        assert_eq!((&line["Source"], &line["CredentialRejected"]), (&json!("azure_devops"), &json!(1)));
+        let line: Value =
+            serde_json::from_str(&credential_rejected_emf(Rejected::Sink("splunk_hec"), 5)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Sink"], []]));
+        assert_eq!(line["Sink"], "splunk_hec");
+        assert!(line.get("Source").is_none());
     }
 
     #[test]

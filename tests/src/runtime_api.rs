@@ -197,6 +197,27 @@ impl FunctionProcess {
     /// Starts the workspace binary `name` (built first if needed) with the Lambda environment for
     /// `api` and `vars`.
     pub fn start(name: &str, api: &RuntimeApi, vars: &[(&str, String)]) -> Self {
+        Self::spawn(name, api, vars, false)
+    }
+
+    /// As [`FunctionProcess::start`], with the EMF metric lines on and standard output kept for
+    /// [`FunctionProcess::stop`].
+    pub fn start_with_metrics(name: &str, api: &RuntimeApi, vars: &[(&str, String)]) -> Self {
+        Self::spawn(name, api, vars, true)
+    }
+
+    /// Stops the function and returns what it printed on standard output (metrics runs only).
+    pub fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut out = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        }
+        out
+    }
+
+    fn spawn(name: &str, api: &RuntimeApi, vars: &[(&str, String)], metrics: bool) -> Self {
         let binary = function_binary(name);
         let mut command = Command::new(&binary);
         command
@@ -211,9 +232,9 @@ impl FunctionProcess {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("EMF_METRICS", "false")
+            .env("EMF_METRICS", if metrics { "true" } else { "false" })
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(if metrics { Stdio::piped() } else { Stdio::null() })
             .stderr(Stdio::inherit());
         for (key, value) in vars {
             command.env(key, value);

@@ -149,6 +149,29 @@ async fn opensearch_binary_delivers_every_log_event_with_a_real_or_a_local_deadl
     }
 }
 
+/// The audit log of `fabrikam`: one page of `entries`, answered with `status`.
+async fn audit_log(status: u16, entries: &[Value]) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/fabrikam/_apis/audit/auditlog"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(
+            json!({"decoratedAuditLogEntries": entries, "continuationToken": null, "hasMore": false}),
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn azure_devops_vars(moto: &MotoServer, hec: &MockServer, api: &MockServer) -> Vec<(&'static str, String)> {
+    let mut vars = sink_vars(moto, hec);
+    vars.extend([
+        ("AZDO_AUDIT_URL", api.uri()),
+        ("AZDO_ORGANIZATIONS", "fabrikam".into()),
+        ("AZDO_PAT", "azdo-pat".into()),
+    ]);
+    vars
+}
+
 #[tokio::test]
 async fn azure_devops_binary_delivers_every_entry_with_a_real_or_a_local_deadline() {
     for deadline in DEADLINES {
@@ -161,21 +184,9 @@ async fn azure_devops_binary_delivers_every_entry_with_a_real_or_a_local_deadlin
         let entries: Vec<Value> =
             (0..120).rev().map(|i| azure_devops_entry(i, base + i as i64 * 1_000)).collect();
         let ids: Vec<String> = entries.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
-        let api_server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/fabrikam/_apis/audit/auditlog"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({"decoratedAuditLogEntries": entries, "continuationToken": null, "hasMore": false}),
-            ))
-            .mount(&api_server)
-            .await;
-        let mut vars = sink_vars(&moto, &hec);
-        vars.extend([
-            ("AZDO_AUDIT_URL", api_server.uri()),
-            ("AZDO_ORGANIZATIONS", "fabrikam".into()),
-            ("AZDO_PAT", "azdo-pat".into()),
-            ("AZDO_REQUESTS_PER_MINUTE", "6000".into()),
-        ]);
+        let api_server = audit_log(200, &entries).await;
+        let mut vars = azure_devops_vars(&moto, &hec, &api_server);
+        vars.push(("AZDO_REQUESTS_PER_MINUTE", "6000".into()));
 
         let api = RuntimeApi::start(deadline).await;
         let _function = FunctionProcess::start("azure-devops-audit", &api, &vars);
@@ -186,5 +197,48 @@ async fn azure_devops_binary_delivers_every_entry_with_a_real_or_a_local_deadlin
         assert_eq!(summary["behind"], false, "{case}: {summary}");
         assert_each_once(&hec_events(&hec).await, &ids, &case);
         assert_nothing_dead_lettered(&moto, &case).await;
+    }
+}
+
+/// The `CredentialRejected` metric lines a function printed, as (dimension, value).
+fn credential_rejections(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["CredentialRejected"] == 1)
+        .map(|line| {
+            let dimension =
+                line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0].as_str().unwrap().to_string();
+            let value = line[&dimension].as_str().unwrap().to_string();
+            (dimension, value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_source_or_sink_credential_is_counted_as_credential_rejected() {
+    let moto = moto::start().await;
+    moto.bucket("state").await;
+    let entries = vec![azure_devops_entry(1, now_ms() - 60_000)];
+    // The audit service refuses the PAT; then accepts it while the SIEM refuses its token.
+    for (api_status, hec_status, expected) in
+        [(401, 200, ("Source", "azure_devops")), (200, 403, ("Sink", "splunk_hec"))]
+    {
+        let api_server = audit_log(api_status, &entries).await;
+        let hec = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(hec_status).set_body_json(json!({"text": "Invalid token", "code": 4})),
+            )
+            .mount(&hec)
+            .await;
+        let vars = azure_devops_vars(&moto, &hec, &api_server);
+        let api = RuntimeApi::start(DEADLINES[0]).await;
+        let mut function = FunctionProcess::start_with_metrics("azure-devops-audit", &api, &vars);
+        let outcome = api.invoke(&json!({"source": "aws.scheduler"}), ANSWER_WITHIN).await;
+        let stdout = function.stop();
+        let rejections = credential_rejections(&stdout);
+        assert_eq!(rejections, [(expected.0.to_string(), expected.1.to_string())], "{outcome:?}\n{stdout}");
+        assert!(!stdout.contains("azdo-pat"), "no credential on standard output");
     }
 }

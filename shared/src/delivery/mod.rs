@@ -339,7 +339,19 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                     outcome.report.delivered += records.len() as u64;
                     break 'send None;
                 }
-                Verdict::Reject => break 'send Some(("refused by the sink".to_string(), reply)),
+                Verdict::Reject => {
+                    if matches!(reply.status, Some(401 | 403)) {
+                        let sink = shared.sink.name();
+                        crate::metrics::emit_credential_rejected(crate::metrics::Rejected::Sink(sink));
+                        tracing::error!(
+                            sink,
+                            summary = %reply.summary,
+                            "The SIEM refused the credential: {}",
+                            shared.sink.credential_hint()
+                        );
+                    }
+                    break 'send Some(("refused by the sink".to_string(), reply));
+                }
                 Verdict::Partial { accepted } if accepted < records.len() => {
                     // Events before `accepted` were taken and that one is refused for good; the
                     // rest go again, as a new request that is not a retry.

@@ -349,6 +349,11 @@ impl Poller {
         async {
             let mut report = StreamReport::new(&id);
             if let Err(error) = self.run(stream, clock, &mut report).await {
+                if matches!(error, PollError::Fetch(FetchError::Unauthorized { .. })) {
+                    crate::metrics::emit_credential_rejected(crate::metrics::Rejected::Source(
+                        self.settings.source,
+                    ));
+                }
                 report.status = StreamStatus::Failed;
                 report.error = Some(error.to_string());
                 report.failure = Some(error);

@@ -74,6 +74,10 @@ impl Sink for DatadogSink {
         NAME
     }
 
+    fn credential_hint(&self) -> &'static str {
+        "SIEM_TOKEN is not a valid Datadog API key for the site of SIEM_URL (an application key or another site's key is refused with 403)"
+    }
+
     fn limits(&self) -> SinkLimits {
         SinkLimits {
             max_body_bytes: MAX_BODY_BYTES,

@@ -162,6 +162,10 @@ impl Reply {
 pub trait Sink: Send + Sync {
     /// The sink's name, as in `SIEM_TYPE`.
     fn name(&self) -> &'static str;
+    /// What to check when the SIEM answers 401 or 403 (names variables, never values).
+    fn credential_hint(&self) -> &'static str {
+        "SIEM_TOKEN is wrong, expired or revoked, or lacks the right to write to SIEM_URL"
+    }
     /// The sink's own request limits.
     fn limits(&self) -> SinkLimits;
     /// Whether request bodies are gzip-compressed (the engine compresses, once per body).

@@ -236,6 +236,10 @@ impl Sink for SecopsApiSink {
         NAME
     }
 
+    fn credential_hint(&self) -> &'static str {
+        "the SECOPS_SERVICE_ACCOUNT_JSON key is disabled or deleted, or the service account lacks the Chronicle API Editor role on SECOPS_PROJECT"
+    }
+
     fn limits(&self) -> SinkLimits {
         SinkLimits {
             max_body_bytes: MAX_BODY_BYTES,

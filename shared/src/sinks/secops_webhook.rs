@@ -59,6 +59,10 @@ impl Sink for SecopsWebhookSink {
         NAME
     }
 
+    fn credential_hint(&self) -> &'static str {
+        "SIEM_TOKEN (the Google Cloud API key) or SIEM_WEBHOOK_SECRET is wrong, or the key is not allowed to call the Chronicle API"
+    }
+
     fn limits(&self) -> SinkLimits {
         SinkLimits { max_body_bytes: MAX_BODY_BYTES, max_events: usize::MAX, max_record_bytes: usize::MAX }
     }

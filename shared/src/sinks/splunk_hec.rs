@@ -77,6 +77,10 @@ impl Sink for SplunkHecSink {
         NAME
     }
 
+    fn credential_hint(&self) -> &'static str {
+        "SIEM_TOKEN is not an enabled HEC token (Splunk answers 401 for an unknown or disabled token, 403 for a token not allowed SPLUNK_INDEX)"
+    }
+
     fn limits(&self) -> SinkLimits {
         SinkLimits { max_body_bytes: MAX_BODY_BYTES, max_events: usize::MAX, max_record_bytes: usize::MAX }
     }
