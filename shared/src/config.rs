@@ -92,6 +92,14 @@ pub enum ConfigError {
     Secret(#[from] secret::SecretError),
 }
 
+impl ConfigError {
+    /// [`ConfigError::Invalid`]: `variable` holds `value` (never a credential: pass "***"), not
+    /// what `reason` says.
+    pub fn invalid(variable: &str, value: String, reason: &str) -> Self {
+        Self::Invalid { variable: variable.to_string(), value, reason: reason.to_string() }
+    }
+}
+
 /// Reads variables from an environment (the process's, or a map in tests) and resolves credentials.
 pub struct EnvReader {
     vars: HashMap<String, String>,

@@ -63,6 +63,8 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Lifetime of a certificate assertion, and of the STS token asked for.
 const ASSERTION_SECONDS: u64 = 600;
+/// How long one token request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lifetime assumed when the answer gives no `expires_in`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -151,7 +153,7 @@ impl EntraConfig {
     pub async fn from_env(env: &EnvReader, kind: ProofKind) -> Result<Self, ConfigError> {
         let tenant_id = required(env, AZURE_TENANT_ID, "the directory (tenant) id of the app registration")?;
         if !tenant_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 AZURE_TENANT_ID,
                 tenant_id,
                 "expected a tenant id (a GUID) or one of its domains",
@@ -160,13 +162,17 @@ impl EntraConfig {
         let client_id =
             required(env, AZURE_CLIENT_ID, "the application (client) id of the app registration")?;
         if uuid::Uuid::parse_str(&client_id).is_err() {
-            return Err(invalid(AZURE_CLIENT_ID, client_id, "expected the application (client) id, a GUID"));
+            return Err(ConfigError::invalid(
+                AZURE_CLIENT_ID,
+                client_id,
+                "expected the application (client) id, a GUID",
+            ));
         }
         let raw_host = env.string(AZURE_AUTHORITY_HOST).unwrap_or_else(|| DEFAULT_AUTHORITY_HOST.to_owned());
         let authority_host = check_endpoint_url(&raw_host)
             .ok()
             .filter(|url| url.host_str().is_some() && url.query().is_none() && !url.cannot_be_a_base())
-            .ok_or_else(|| invalid(AZURE_AUTHORITY_HOST, raw_host.clone(), "expected an https URL such as https://login.microsoftonline.com (http only for loopback)"))?;
+            .ok_or_else(|| ConfigError::invalid(AZURE_AUTHORITY_HOST, raw_host.clone(), "expected an https URL such as https://login.microsoftonline.com (http only for loopback)"))?;
         let proof = match kind {
             ProofKind::Secret => {
                 ClientProof::Secret(env.credential(AZURE_CLIENT_SECRET).await?.ok_or_else(|| {
@@ -181,8 +187,9 @@ impl EntraConfig {
                     variable: AZURE_CLIENT_CERTIFICATE.to_owned(),
                     reason: "(or its _SECRET_ARN): PEM with the private key and the certificate uploaded to the app registration".to_owned(),
                 })?;
-                let key = CertificateKey::from_pem(pem.expose())
-                    .map_err(|reason| invalid(AZURE_CLIENT_CERTIFICATE, "***".to_owned(), &reason))?;
+                let key = CertificateKey::from_pem(pem.expose()).map_err(|reason| {
+                    ConfigError::invalid(AZURE_CLIENT_CERTIFICATE, "***".to_owned(), &reason)
+                })?;
                 ClientProof::Certificate(Arc::new(key))
             }
             ProofKind::Federated => ClientProof::Federated,
@@ -388,6 +395,7 @@ impl EntraTokenSource {
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(reqwest::header::ACCEPT, "application/json")
             .body(form.finish())
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await;
         let response = sent.map_err(|e| {
@@ -506,10 +514,6 @@ impl EntraTokenSource {
 fn required(env: &EnvReader, variable: &str, what: &str) -> Result<String, ConfigError> {
     env.string(variable)
         .ok_or_else(|| ConfigError::Missing { variable: variable.to_owned(), reason: format!("for {what}") })
-}
-
-fn invalid(variable: &str, value: String, reason: &str) -> ConfigError {
-    ConfigError::Invalid { variable: variable.to_owned(), value, reason: reason.to_owned() }
 }
 
 /// `scheme://host[:port]` of a URL.

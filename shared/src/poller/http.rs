@@ -82,6 +82,16 @@ pub enum FetchError {
     },
 }
 
+/// The HTTP client of the source APIs and their token endpoints: no redirects (one could leave
+/// the configured host), a 10 s connect timeout, our user agent; each request sets its own timeout.
+pub fn api_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("audit-relay/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// The HTTP side of the poll loop.
 #[derive(Debug, Clone)]
 pub struct ApiHttp {
@@ -95,13 +105,8 @@ pub struct ApiHttp {
 impl ApiHttp {
     /// A client that does not follow redirects (a redirect could leave the configured host).
     pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("audit-relay/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Self {
-            client,
+            client: api_client()?,
             request_timeout: REQUEST_TIMEOUT,
             max_attempts: MAX_ATTEMPTS,
             backoff_base: BACKOFF_BASE,

@@ -38,7 +38,7 @@ pub use config::{
     CheckpointLocation, PollerConfig, CHECKPOINT_BUCKET, CHECKPOINT_DIR, CHECKPOINT_PREFIX,
     INITIAL_LOOKBACK_HOURS, OVERLAP_MINUTES,
 };
-pub use http::{ApiHttp, FetchError, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS, REQUEST_TIMEOUT};
+pub use http::{api_client, ApiHttp, FetchError, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS, REQUEST_TIMEOUT};
 pub use invocation::{conclude, RunError, RunSummary};
 pub use pace::Pacer;
 pub use run::{

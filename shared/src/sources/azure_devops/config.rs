@@ -4,7 +4,6 @@
 //! the request pace.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use url::Url;
 
@@ -89,11 +88,19 @@ impl AzureDevOpsConfig {
         let auth = auth(env).await?;
         let batch_size: u32 = env.parse_or(AZDO_BATCH_SIZE, DEFAULT_BATCH_SIZE)?;
         if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
-            return Err(invalid(AZDO_BATCH_SIZE, batch_size.to_string(), "must be between 1 and 1000"));
+            return Err(ConfigError::invalid(
+                AZDO_BATCH_SIZE,
+                batch_size.to_string(),
+                "must be between 1 and 1000",
+            ));
         }
         let requests_per_minute: u32 = env.parse_or(AZDO_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE)?;
         if requests_per_minute == 0 {
-            return Err(invalid(AZDO_REQUESTS_PER_MINUTE, "0".to_string(), "must be above zero"));
+            return Err(ConfigError::invalid(
+                AZDO_REQUESTS_PER_MINUTE,
+                "0".to_string(),
+                "must be above zero",
+            ));
         }
         Ok(Self { organizations, audit_url, auth, batch_size, requests_per_minute })
     }
@@ -104,7 +111,7 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
     if env.string(AZDO_BEARER_TOKEN).is_some()
         || env.string(&format!("{AZDO_BEARER_TOKEN}_SECRET_ARN")).is_some()
     {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             AZDO_BEARER_TOKEN,
             "***".to_string(),
             "is no longer read: an Entra ID token expires within about an hour; set AZDO_AUTH to \
@@ -127,7 +134,7 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
         Some("entra_certificate") => ProofKind::Certificate,
         Some("entra_federated") => ProofKind::Federated,
         Some(other) => {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 AZDO_AUTH,
                 other.to_string(),
                 "expected pat, entra_secret, entra_certificate or entra_federated",
@@ -135,17 +142,12 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
         }
     };
     let config = EntraConfig::from_env(env, kind).await?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("audit-relay/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| {
-            invalid(AZDO_AUTH, "entra".to_string(), &format!("could not build the HTTP client: {e}"))
-        })?;
-    let source = EntraTokenSource::new(config, AZURE_DEVOPS_SCOPE, http)
-        .map_err(|e| invalid(crate::entra::AZURE_AUTHORITY_HOST, "***".to_string(), &e.to_string()))?;
+    let http = crate::poller::api_client().map_err(|e| {
+        ConfigError::invalid(AZDO_AUTH, "entra".to_string(), &format!("could not build the HTTP client: {e}"))
+    })?;
+    let source = EntraTokenSource::new(config, AZURE_DEVOPS_SCOPE, http).map_err(|e| {
+        ConfigError::invalid(crate::entra::AZURE_AUTHORITY_HOST, "***".to_string(), &e.to_string())
+    })?;
     Ok(AzureDevOpsAuth::Entra(Arc::new(source)))
 }
 
@@ -164,7 +166,7 @@ fn organizations(env: &EnvReader) -> Result<Vec<String>, ConfigError> {
             && !raw.starts_with('-')
             && !raw.ends_with('-');
         if !valid {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 AZDO_ORGANIZATIONS,
                 raw.to_string(),
                 "expected organization names such as fabrikam (the <name> of https://dev.azure.com/<name>)",
@@ -186,20 +188,17 @@ fn organizations(env: &EnvReader) -> Result<Vec<String>, ConfigError> {
 
 /// A base URL: https (http for loopback), with a host, no query or fragment.
 fn audit_url(raw: &str) -> Result<Url, ConfigError> {
-    let url = check_endpoint_url(raw).map_err(|reason| invalid(AZDO_AUDIT_URL, raw.to_string(), &reason))?;
+    let url = check_endpoint_url(raw)
+        .map_err(|reason| ConfigError::invalid(AZDO_AUDIT_URL, raw.to_string(), &reason))?;
     if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base()
     {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             AZDO_AUDIT_URL,
             raw.to_string(),
             "expected a base URL such as https://auditservice.dev.azure.com",
         ));
     }
     Ok(url)
-}
-
-fn invalid(variable: &str, value: String, reason: &str) -> ConfigError {
-    ConfigError::Invalid { variable: variable.to_string(), value, reason: reason.to_string() }
 }
 
 #[cfg(test)]
