@@ -13,11 +13,15 @@
 //!   query API returns them) and exports (Azure Monitor `records`, Event Grid events, downloads).
 //! - `audit-relay poll atlassian` (or `azure-devops`) polls a scheduled source once from its
 //!   checkpoints, as its Lambda function does.
+//! - `audit-relay check FUNCTION` makes one read-only call per component of a function (SIEM,
+//!   dead-letter and checkpoint stores, source credentials) with its configuration, and exits 1
+//!   when one fails.
 //! - `audit-relay validate [FILE...]` checks OCSF NDJSON (e.g. `normalize`'s output) against the
 //!   OCSF 1.8.0 JSON Schemas.
 
 mod atlassian;
 mod azure_devops;
+mod check;
 mod forward;
 mod normalize;
 mod opensearch;
@@ -91,6 +95,14 @@ enum Command {
         /// The source.
         #[arg(value_enum)]
         source: poll::PollSource,
+    },
+    /// Loads a function's configuration as the function does and makes one cheap, read-only,
+    /// authenticated call per component (SIEM, dead-letter and checkpoint buckets, each source
+    /// credential); prints a table and exits 1 when any fails. Nothing is delivered.
+    Check {
+        /// The function whose configuration the environment holds.
+        #[arg(value_enum)]
+        function: check::Function,
     },
     /// Checks OCSF events (NDJSON) against the OCSF 1.8.0 JSON Schema of each event's class and
     /// profiles; exits 1 when any line is invalid or not JSON.
@@ -176,6 +188,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Forward { .. } => anyhow::bail!("--log-group is for --source opensearch"),
         Command::Replay { target } => replay::run(&target).await,
         Command::Poll { source } => poll::run(source).await,
+        Command::Check { function } => {
+            if !check::run(function).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Validate { files } => {
             if !validate::run(&files)? {
                 std::process::exit(1);

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::{DeadLetterConfig, Source};
+use crate::probe::{self, Probe};
 
 /// Cap on the `reason` metadata value.
 const MAX_REASON_BYTES: usize = 1_024;
@@ -124,7 +125,13 @@ pub enum DeadLetterError {
 pub trait DeadLetterStore: Send + Sync {
     /// Stores one dead letter; returns where (an `s3://` URL or a path).
     async fn write(&self, letter: DeadLetter) -> Result<String, DeadLetterError>;
+    /// Whether `source`'s dead letters can be written (`audit-relay check`): a probe object is
+    /// written where they go, read back and deleted.
+    async fn probe(&self, source: Source) -> Probe;
 }
+
+/// What to check when the dead-letter store cannot be written.
+const PROBE_HINT: &str = "the function's role needs s3:PutObject, s3:GetObject and s3:DeleteObject on DLQ_BUCKET/DLQ_PREFIX<source>/audit-relay-check/*, and the bucket must exist";
 
 /// The store `config` asks for: `DLQ_DIR` when set, else `DLQ_BUCKET` with `s3`, else none (every
 /// write fails, so the invocation fails rather than dropping events).
@@ -173,6 +180,11 @@ impl DeadLetterStore for S3DeadLetter {
         request.send().await.map_err(|e| failed(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
         Ok(format!("s3://{}/{key}", self.bucket))
     }
+
+    async fn probe(&self, source: Source) -> Probe {
+        let prefix = format!("{}{source}/", self.prefix);
+        probe::s3_round_trip(&self.client, &self.bucket, &prefix, PROBE_HINT).await
+    }
 }
 
 /// Dead letters in a local directory (`DLQ_DIR`, CLI use), laid out like the bucket's keys, with a
@@ -214,6 +226,14 @@ impl DeadLetterStore for DirDeadLetter {
         tokio::fs::rename(&partial, &path).await.map_err(|e| io(&path, e))?;
         Ok(path.display().to_string())
     }
+
+    async fn probe(&self, source: Source) -> Probe {
+        probe::dir_round_trip(
+            &self.dir.join(source.as_str()),
+            "DLQ_DIR must be a directory this process can write",
+        )
+        .await
+    }
 }
 
 /// No store: every write fails, so undeliverable events fail the invocation instead of vanishing.
@@ -224,6 +244,14 @@ pub struct NoDeadLetter;
 impl DeadLetterStore for NoDeadLetter {
     async fn write(&self, _letter: DeadLetter) -> Result<String, DeadLetterError> {
         Err(DeadLetterError::NotConfigured)
+    }
+
+    async fn probe(&self, _source: Source) -> Probe {
+        Probe::failed(
+            "none",
+            "no dead-letter store: events the SIEM refuses fail the invocation",
+            "set DLQ_BUCKET (or DLQ_DIR for local runs)",
+        )
     }
 }
 
@@ -237,6 +265,15 @@ struct NoClient {
 impl DeadLetterStore for NoClient {
     async fn write(&self, _letter: DeadLetter) -> Result<String, DeadLetterError> {
         Err(DeadLetterError::NoClient { bucket: self.bucket.clone() })
+    }
+
+    async fn probe(&self, _source: Source) -> Probe {
+        let error = DeadLetterError::NoClient { bucket: self.bucket.clone() };
+        Probe::failed(
+            format!("s3://{}", self.bucket),
+            error.to_string(),
+            "this build runs without an S3 client",
+        )
     }
 }
 

@@ -197,6 +197,15 @@ impl EntraConfig {
         Ok(Self { tenant_id, client_id, authority_host, proof })
     }
 
+    /// The proof, in words (`client secret`, `certificate`, `federated`).
+    pub fn proof_name(&self) -> &'static str {
+        match self.proof {
+            ClientProof::Secret(_) => "client secret",
+            ClientProof::Certificate(_) => "certificate",
+            ClientProof::Federated => "federated",
+        }
+    }
+
     /// The variable that holds the proof (what to fix when Entra ID refuses it).
     pub fn proof_variable(&self) -> &'static str {
         match self.proof {
@@ -354,6 +363,16 @@ impl EntraTokenSource {
             refresh_at: started + lifetime.saturating_sub(REFRESH_MARGIN),
         });
         Ok(token)
+    }
+
+    /// Asks for a new token now, whatever the cache holds, and keeps it (`audit-relay check`):
+    /// returns how long it lives.
+    pub async fn refresh(&self) -> Result<Duration, EntraError> {
+        let mut cached = self.cached.lock().await;
+        let started = Instant::now();
+        let (token, lifetime) = self.fetch().await?;
+        *cached = Some(Cached { token, refresh_at: started + lifetime.saturating_sub(REFRESH_MARGIN) });
+        Ok(lifetime)
     }
 
     /// Forgets `used` (after the API refused it), unless it was already replaced.

@@ -2,6 +2,7 @@
 //! SIEM. This crate holds everything the Lambda functions and the CLI share.
 
 pub mod aws;
+pub mod check;
 pub mod config;
 pub mod dead_letter;
 pub mod deadline;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod metrics;
 pub mod ocsf;
 pub mod poller;
+pub mod probe;
 pub mod replay;
 pub mod s3_object;
 pub mod secret;

@@ -241,6 +241,10 @@ impl DeadLetterStore for Refused {
         }
         Ok("kept for the rewrite".to_string())
     }
+
+    async fn probe(&self, _source: Source) -> crate::probe::Probe {
+        crate::probe::Probe::passed("memory", "refused events are kept in memory for the rewrite")
+    }
 }
 
 /// The source named in a dead-letter key (`…/<source>/YYYY/MM/DD/<uuid>.ndjson.gz`).

@@ -336,3 +336,74 @@ async fn configuration_errors_never_show_credentials() {
         assert_no_secret("a sink error", &format!("{error} {error:?}"), &secrets);
     }
 }
+
+/// A receiver echoing every request (any method) with `status`; a HEC health answer beside it.
+async fn echo_any(status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/collector/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"text":"HEC is healthy","code":17}"#))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Echo { status, delay: Duration::ZERO })
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn checks_never_show_credentials_a_siem_echoes_back() {
+    let secrets =
+        ["chk-hec-SECRET-1a", "chk-dd-SECRET-2b", "chk-hook-api-SECRET-3c", "chk-hook-access-SECRET-4d"];
+    let service_account = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/src/sinks/secops_api/testdata/TEST_ONLY_service_account.json"
+    ))
+    .unwrap();
+    let hec = echo_any(403).await;
+    let datadog = echo_any(403).await;
+    let webhook = echo_any(401).await;
+    let token_endpoint = echo_any(400).await;
+    let mut webhook_vars =
+        base("secops_webhook", format!("{}/v1/feed:importPushLogs", webhook.uri()), secrets[2]);
+    webhook_vars.push(("SIEM_WEBHOOK_SECRET", secrets[3].to_string()));
+    let configs = vec![
+        base("splunk_hec", format!("{}/services/collector/event", hec.uri()), secrets[0]),
+        base("datadog", format!("{}/api/v2/logs", datadog.uri()), secrets[1]),
+        webhook_vars,
+        vec![
+            ("SIEM_TYPE", "secops_api".to_string()),
+            ("SIEM_URL", format!("{}/import", token_endpoint.uri())),
+            ("SECOPS_SERVICE_ACCOUNT_JSON", service_account),
+            ("SECOPS_TOKEN_URL", format!("{}/token", token_endpoint.uri())),
+            ("DLQ_BUCKET", "state".to_string()),
+        ],
+    ];
+    let mut probes = String::new();
+    for vars in configs {
+        let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
+        let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+        let probe = sink.check(Duration::from_secs(5)).await;
+        assert!(!probe.ok, "{probe:?}");
+        probes.push_str(&format!("{probe:?}\n"));
+    }
+    let mut wire = String::new();
+    for server in [&hec, &datadog, &webhook] {
+        for request in server.received_requests().await.unwrap() {
+            wire.push_str(&format!("{:?}\n", request.headers));
+        }
+    }
+    for secret in secrets {
+        assert!(wire.contains(secret), "{secret} was not sent: the test would prove nothing");
+    }
+    let assertion = token_endpoint.received_requests().await.unwrap()[0].body.clone();
+    let assertion = String::from_utf8(assertion).unwrap();
+    let assertion = assertion.split("assertion=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let mut all = secrets.to_vec();
+    all.push(&assertion);
+    assert_no_secret("a check's answer", &probes, &all);
+    assert!(probes.contains("***"), "the echoed credentials show as ***:\n{probes}");
+}

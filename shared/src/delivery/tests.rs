@@ -417,6 +417,9 @@ impl Sink for SlowSink {
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         Reply::local(Verdict::Delivered, "ok")
     }
+    async fn check(&self, _timeout: Duration) -> crate::probe::Probe {
+        crate::probe::Probe::passed("memory", "a test sink")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,6 +146,10 @@ pub trait StreamApi: Send + Sync {
     /// The credential.
     fn credential(&self) -> &Credential;
 
+    /// The query parameter of [`StreamApi::page_url`] that sets how many records a page holds
+    /// (`audit-relay check` asks for one).
+    fn page_size_parameter(&self) -> &'static str;
+
     /// The URL of the first page of `window` (`resume` `None`), or of the page `resume` names.
     fn page_url(&self, window: Window, resume: Option<&Resume>) -> Result<Url, PageError>;
 

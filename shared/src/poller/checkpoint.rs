@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::api::{Resume, Window};
+use crate::probe::{self, Probe};
 
 /// Format version of the checkpoint object.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -139,7 +140,14 @@ pub trait CheckpointStore: Send + Sync {
         checkpoint: &Checkpoint,
         expected: Option<&str>,
     ) -> Result<String, CheckpointError>;
+
+    /// Whether checkpoints can be kept here (`audit-relay check`): a probe object is written with
+    /// the conditional write checkpoints use, read back and deleted; no checkpoint is touched.
+    async fn probe(&self) -> Probe;
 }
+
+/// What to check when the checkpoint store cannot be used.
+const PROBE_HINT: &str = "the function's role needs s3:GetObject, s3:PutObject and s3:DeleteObject on CHECKPOINT_BUCKET/CHECKPOINT_PREFIX<source>/audit-relay-check/*, and the bucket must exist";
 
 /// Checkpoints as S3 objects `<prefix><stream>.json`.
 #[derive(Debug, Clone)]
@@ -220,6 +228,10 @@ impl CheckpointStore for S3CheckpointStore {
             }
         }
     }
+
+    async fn probe(&self) -> Probe {
+        probe::s3_round_trip(&self.client, &self.bucket, &self.prefix, PROBE_HINT).await
+    }
 }
 
 /// Checkpoints as files `<dir>/<stream>.json` (the CLI). The version tag is the content's hash;
@@ -283,6 +295,10 @@ impl CheckpointStore for DirCheckpointStore {
         tokio::fs::write(&temporary, &body).await.map_err(storage)?;
         tokio::fs::rename(&temporary, self.path(stream)).await.map_err(storage)?;
         Ok(content_tag(&body))
+    }
+
+    async fn probe(&self) -> Probe {
+        probe::dir_round_trip(&self.dir, "CHECKPOINT_DIR must be a directory this process can write").await
     }
 }
 

@@ -114,6 +114,12 @@ impl ApiHttp {
         })
     }
 
+    /// At most `attempts` requests a page (at least one).
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     /// Shorter backoff (tests).
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Self {
         self.backoff_base = base;

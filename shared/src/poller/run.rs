@@ -330,6 +330,26 @@ impl Poller {
         Self { sink, dead_letter, store, http, settings }
     }
 
+    /// The sink events go to.
+    pub fn sink(&self) -> &dyn Sink {
+        self.sink.as_ref()
+    }
+
+    /// The dead-letter store.
+    pub fn dead_letter(&self) -> &dyn DeadLetterStore {
+        self.dead_letter.as_ref()
+    }
+
+    /// The checkpoint store.
+    pub fn checkpoints(&self) -> &dyn CheckpointStore {
+        self.store.as_ref()
+    }
+
+    /// The HTTP side: pacing, credentials, retries.
+    pub fn http(&self) -> &ApiHttp {
+        &self.http
+    }
+
     /// How long a run may last when the runtime gives no deadline (`LOCAL_DEADLINE_SECS`).
     pub fn local_deadline(&self) -> Duration {
         self.settings.local_deadline

@@ -21,11 +21,12 @@ use reqwest::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use super::{
-    classify_status, escape_json_into, execute, json_string, push_decimal, required_url, secret_header,
-    EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits,
+    check_request, classify_status, escape_json_into, execute, json_string, push_decimal, required_url,
+    secret_header, EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits,
 };
 use crate::config::{OutputFormat, SinkConfig, Source};
 use crate::event::OutboundEvent;
+use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Cap on one request's uncompressed body.
@@ -132,6 +133,45 @@ impl Sink for DatadogSink {
         }
         response.reply(classify_status(response.status), &[&self.token])
     }
+
+    /// `GET https://api.<site>/api/v1/validate` with the API key (Datadog's "Validate API key"):
+    /// 200 `{"valid":true}` for a key of that site, 403 otherwise.
+    async fn check(&self, timeout: Duration) -> Probe {
+        let url = validate_url(&self.url);
+        let target = host_of(&url);
+        let request = self.http.get(url).header("DD-API-KEY", self.api_key.clone());
+        let response = match check_request(request, timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        let summary = response.summary(&[&self.token]);
+        let valid = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .is_ok_and(|body| body.get("valid") == Some(&serde_json::Value::Bool(true)));
+        match response.status {
+            StatusCode::OK if valid => Probe::passed(target, format!("API key valid ({summary})")),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Probe::failed(target, summary, self.credential_hint())
+            }
+            _ => Probe::failed(
+                target,
+                summary,
+                "the key validation endpoint did not answer as Datadog's does: check the site in SIEM_URL (https://http-intake.logs.<site>/api/v2/logs)",
+            ),
+        }
+    }
+}
+
+/// Datadog's key validation endpoint for the site of `intake` (`http-intake.logs.<site>` →
+/// `api.<site>`); another host (a proxy, a test stand-in) is asked itself.
+fn validate_url(intake: &url::Url) -> url::Url {
+    let mut url = intake.clone();
+    if let Some(site) = intake.host_str().and_then(|host| host.strip_prefix("http-intake.logs.")) {
+        // A host made of a valid host's labels is valid.
+        let _ = url.set_host(Some(&format!("api.{site}")));
+    }
+    url.set_path("/api/v1/validate");
+    url.set_query(None);
+    url
 }
 
 /// Writes Datadog log entries with the run's fixed attributes.

@@ -13,10 +13,11 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 
 use super::{
-    classify_status, execute, required_url, secret_header, EncodeContext, Encoder, NdjsonEncoder, Reply,
-    Sink, SinkError, SinkLimits,
+    check_request, classify_status, execute, required_url, secret_header, EncodeContext, Encoder,
+    NdjsonEncoder, Reply, Sink, SinkError, SinkLimits,
 };
 use crate::config::SinkConfig;
+use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body.
@@ -96,6 +97,28 @@ impl Sink for HttpSink {
             Err(reply) => reply,
         }
     }
+
+    /// `HEAD SIEM_URL` with the token, when set: the receiver answers and does not refuse the
+    /// credential (a 405 for a POST-only route counts as answering; 401, 403, 404 and 5xx do not).
+    async fn check(&self, timeout: Duration) -> Probe {
+        let target = host_of(&self.url);
+        let mut request = self.http.head(self.url.clone());
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        let response = match check_request(request, timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        let secrets: Vec<&Secret> = std::iter::once(&self.token).chain(&self.url_secrets).collect();
+        let summary = response.summary(&secrets);
+        match response.status.as_u16() {
+            401 | 403 => Probe::failed(target, summary, self.credential_hint()),
+            404 => Probe::failed(target, summary, "nothing answers at SIEM_URL's path"),
+            500..=599 => Probe::failed(target, summary, "the receiver answers with a server error"),
+            _ => Probe::passed(target, format!("answering (HEAD: {summary})")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +183,25 @@ mod tests {
             crate::sinks::sanitize(text, &refs),
             "401: bad key *** for https://u:***@siem.example.com/in?api_key=***&x=1"
         );
+    }
+
+    #[tokio::test]
+    async fn check_asks_head_with_the_token_and_fails_on_refusal_or_no_route() {
+        for (status, ok) in [(200, true), (405, true), (401, false), (403, false), (404, false), (502, false)]
+        {
+            let server = MockServer::start().await;
+            Mock::given(method("HEAD"))
+                .and(path("/ingest"))
+                .and(header("authorization", "Bearer bearer-tok"))
+                .respond_with(ResponseTemplate::new(status))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let config = sink_config(SiemType::Http, &format!("{}/ingest", server.uri()), Some("bearer-tok"));
+            let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+            let probe = sink.check(std::time::Duration::from_secs(5)).await;
+            assert_eq!(probe.ok, ok, "{status}: {probe:?}");
+            assert_eq!(probe.hint.is_some(), !ok);
+        }
     }
 }

@@ -28,6 +28,7 @@ use reqwest::StatusCode;
 use crate::config::{OutputFormat, SiemType, SinkConfig, Source};
 use crate::delivery::parse_retry_after;
 use crate::event::OutboundEvent;
+use crate::probe::Probe;
 use crate::secret::Secret;
 
 /// How many bytes of a response body are read (enough for any error document the sinks parse).
@@ -174,6 +175,9 @@ pub trait Sink: Send + Sync {
     fn encoder(&self, context: EncodeContext) -> Arc<dyn Encoder>;
     /// Sends one body (compressed when [`Sink::gzip`]) of `events` records within `timeout`.
     async fn send(&self, body: Bytes, events: usize, timeout: Duration) -> Reply;
+    /// One cheap authenticated request that delivers nothing (`audit-relay check`): whether the
+    /// SIEM answers and takes the credential.
+    async fn check(&self, timeout: Duration) -> Probe;
 }
 
 /// Builds the sink chosen by `SIEM_TYPE`. The configuration has already checked that the URL and
@@ -286,6 +290,20 @@ pub(crate) async fn execute(request: reqwest::RequestBuilder, timeout: Duration)
         }
     }
     Ok(HttpReply { status, retry_after, body })
+}
+
+/// What to check when a check request gets no answer at all.
+pub(crate) const UNREACHABLE_HINT: &str =
+    "SIEM_URL cannot be reached from here: check the host, port, DNS, TLS and the network path (VPC, proxy, firewall)";
+
+/// Sends a check request: the response, or a failed [`Probe`] naming `target` when nothing
+/// answered (transport error, timeout).
+pub(crate) async fn check_request(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    target: &str,
+) -> Result<HttpReply, Probe> {
+    execute(request, timeout).await.map_err(|reply| Probe::failed(target, reply.summary, UNREACHABLE_HINT))
 }
 
 /// The verdict most HTTP APIs call for: 2xx delivered; 408, 429 and 5xx retried; anything else

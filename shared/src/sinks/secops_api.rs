@@ -34,6 +34,7 @@ use super::{
 };
 use crate::config::{check_endpoint_url, SinkConfig, SECOPS_SERVICE_ACCOUNT_JSON, SECOPS_TOKEN_URL};
 use crate::event::OutboundEvent;
+use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Cap on one request body.
@@ -297,6 +298,27 @@ impl Sink for SecopsApiSink {
                 );
             }
             return response.reply(classify_status(response.status), &[&token]);
+        }
+    }
+
+    /// A fresh token exchange with the service-account key (the import endpoint is not called:
+    /// anything it accepts is ingested).
+    async fn check(&self, timeout: Duration) -> Probe {
+        let target = host_of(&self.token_url);
+        match self.exchange(timeout).await {
+            Ok(fresh) => {
+                let lifetime = fresh.refresh_at.saturating_duration_since(Instant::now()) + REFRESH_MARGIN;
+                Probe::passed(
+                    target,
+                    format!("token issued to {} (valid {} s)", self.client_email, lifetime.as_secs()),
+                )
+            }
+            Err(reply) if reply.verdict == Verdict::Reject => Probe::failed(
+                target,
+                reply.summary,
+                "the token endpoint refused the service account: SECOPS_SERVICE_ACCOUNT_JSON is a disabled or deleted key, or SECOPS_TOKEN_URL is wrong",
+            ),
+            Err(reply) => Probe::failed(target, reply.summary, super::UNREACHABLE_HINT.replace("SIEM_URL", "the token endpoint")),
         }
     }
 }

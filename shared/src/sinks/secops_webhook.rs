@@ -14,10 +14,11 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use super::{
-    classify_status, execute, required_url, secret_header, EncodeContext, Encoder, NdjsonEncoder, Reply,
-    Sink, SinkError, SinkLimits,
+    check_request, classify_status, execute, required_url, secret_header, EncodeContext, Encoder,
+    NdjsonEncoder, Reply, Sink, SinkError, SinkLimits,
 };
 use crate::config::SinkConfig;
+use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body.
@@ -89,6 +90,43 @@ impl Sink for SecopsWebhookSink {
                 response.reply(classify_status(response.status), &[token, secret])
             }
             Err(reply) => reply,
+        }
+    }
+
+    /// `POST SIEM_URL` with both keys and an empty body: no event to ingest. Google checks the
+    /// API key first (an invalid one answers 400 `API_KEY_INVALID`, a key not allowed the API 403),
+    /// then the access key (401/403); any other answer means the feed took both keys.
+    async fn check(&self, timeout: Duration) -> Probe {
+        let target = host_of(&self.url);
+        let request = self
+            .http
+            .post(self.url.clone())
+            .header("X-goog-api-key", self.api_key.clone())
+            .header("X-Webhook-Access-Key", self.access_key.clone())
+            .header(CONTENT_TYPE, "application/json");
+        let response = match check_request(request, timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        let [token, secret] = &self.secrets;
+        let summary = response.summary(&[token, secret]);
+        let body = String::from_utf8_lossy(&response.body);
+        let key_invalid = body.contains("API_KEY_INVALID") || body.contains("API key not valid");
+        match response.status.as_u16() {
+            200..=299 => Probe::passed(target, format!("keys accepted ({summary})")),
+            401 | 403 => Probe::failed(target, summary, self.credential_hint()),
+            400 if key_invalid => Probe::failed(target, summary, self.credential_hint()),
+            400 => Probe::passed(target, format!("keys accepted; the empty request was refused ({summary})")),
+            404 => Probe::failed(
+                target,
+                summary,
+                "SIEM_URL is not the feed's endpoint URL (copy it from the webhook feed's details)",
+            ),
+            _ => Probe::failed(
+                target,
+                summary,
+                "SecOps answered with an error: try again, and check the feed is enabled",
+            ),
         }
     }
 }
@@ -164,5 +202,38 @@ mod tests {
         delivery.push(event(0)).await.unwrap();
         delivery.finish().await.unwrap();
         assert_eq!(store.letters()[0].last_response.as_deref(), Some("403: denied key=*** secret=***"));
+    }
+
+    #[tokio::test]
+    async fn check_sends_no_event_and_tells_a_refused_key_from_an_empty_body() {
+        let invalid_key = r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}}"#;
+        let cases = [
+            (200, "{}", true),
+            (400, r#"{"error":{"code":400,"message":"empty request","status":"INVALID_ARGUMENT"}}"#, true),
+            (400, invalid_key, false),
+            (403, "denied api-key-1", false),
+            (404, "Not Found", false),
+            (503, "unavailable", false),
+        ];
+        for (status, body, ok) in cases {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/hook"))
+                .and(header("x-goog-api-key", "api-key-1"))
+                .and(header("x-webhook-access-key", "hook-secret-1"))
+                .respond_with(ResponseTemplate::new(status).set_body_string(body))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let mut config =
+                sink_config(SiemType::SecopsWebhook, &format!("{}/hook", server.uri()), Some("api-key-1"));
+            config.webhook_secret = Some(Secret::new("hook-secret-1"));
+            let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+            let probe = sink.check(std::time::Duration::from_secs(5)).await;
+            assert_eq!(probe.ok, ok, "{status} {body}: {probe:?}");
+            assert!(!format!("{probe:?}").contains("api-key-1"), "{probe:?}");
+            let requests = server.received_requests().await.unwrap();
+            assert!(requests[0].body.is_empty());
+        }
     }
 }

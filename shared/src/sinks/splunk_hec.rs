@@ -23,11 +23,12 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE
 use reqwest::StatusCode;
 
 use super::{
-    classify_status, execute, json_string, push_decimal, required_url, secret_header, EncodeContext, Encoder,
-    Framing, Reply, Sink, SinkError, SinkLimits, Verdict,
+    check_request, classify_status, execute, json_string, push_decimal, required_url, secret_header,
+    EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits, Verdict,
 };
 use crate::config::{OutputFormat, SinkConfig, Source};
 use crate::event::OutboundEvent;
+use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body: the 1 MB commonly quoted for Splunk Cloud.
@@ -132,6 +133,52 @@ impl Sink for SplunkHecSink {
             );
         }
         response.reply(verdict, &secrets)
+    }
+
+    /// `GET /services/collector/health` on SIEM_URL's host (code 17: healthy), then an empty
+    /// `POST SIEM_URL` with the token: HEC checks the token before the body, so code 5 ("No data")
+    /// means the token is accepted, and nothing is indexed.
+    async fn check(&self, timeout: Duration) -> Probe {
+        let target = host_of(&self.url);
+        let secrets = [&self.token];
+        let mut health_url = self.url.clone();
+        health_url.set_path("/services/collector/health");
+        health_url.set_query(None);
+        let health = match check_request(self.http.get(health_url), timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        if !health.status.is_success() {
+            return Probe::failed(
+                target,
+                format!("health: {}", health.summary(&secrets)),
+                "HEC is not enabled or not healthy at SIEM_URL's host (it answers code 17 when healthy, 18-20 when its queues are full)",
+            );
+        }
+        let empty = self
+            .http
+            .post(self.url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/json");
+        let token = match check_request(empty, timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        let summary = token.summary(&secrets);
+        match classify(token.status, &token.body).1.map(|hec| hec.code) {
+            Some(5) => {
+                Probe::passed(target, format!("healthy; token accepted (an empty request: {summary})"))
+            }
+            Some(1..=4) => Probe::failed(target, summary, self.credential_hint()),
+            _ if token.status.is_success() => {
+                Probe::passed(target, format!("healthy; token accepted ({summary})"))
+            }
+            _ => Probe::failed(
+                target,
+                summary,
+                "SIEM_URL is not a HEC event endpoint (https://<host>:8088/services/collector/event)",
+            ),
+        }
     }
 }
 

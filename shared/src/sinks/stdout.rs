@@ -62,6 +62,13 @@ impl Sink for StdoutSink {
         Arc::new(NdjsonEncoder)
     }
 
+    async fn check(&self, _timeout: Duration) -> crate::probe::Probe {
+        crate::probe::Probe::passed(
+            "standard output",
+            "events are written to standard output; nothing to reach",
+        )
+    }
+
     async fn send(&self, body: Bytes, _events: usize, _timeout: Duration) -> Reply {
         let output = self.output.clone();
         let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {

@@ -105,4 +105,8 @@ impl DeadLetterStore for RecordingDeadLetter {
         letters.push(letter);
         Ok(format!("mem://{}", letters.len()))
     }
+
+    async fn probe(&self, _source: Source) -> crate::probe::Probe {
+        crate::probe::Probe::passed("memory", "a test store")
+    }
 }

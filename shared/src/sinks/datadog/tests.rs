@@ -156,3 +156,43 @@ async fn request_timeouts_and_server_errors_are_retried() {
         assert_eq!((report.delivered, report.retries), (1, 1), "{status}");
     }
 }
+
+#[test]
+fn the_key_is_validated_at_the_api_host_of_the_intake_site() {
+    let validate = |intake: &str| validate_url(&url::Url::parse(intake).unwrap()).to_string();
+    assert_eq!(
+        validate("https://http-intake.logs.datadoghq.eu/api/v2/logs"),
+        "https://api.datadoghq.eu/api/v1/validate"
+    );
+    assert_eq!(
+        validate("https://http-intake.logs.us5.datadoghq.com/api/v2/logs?ddtags=a:b"),
+        "https://api.us5.datadoghq.com/api/v1/validate"
+    );
+    assert_eq!(validate("http://127.0.0.1:9/api/v2/logs"), "http://127.0.0.1:9/api/v1/validate");
+}
+
+#[tokio::test]
+async fn check_validates_the_key_and_names_a_refused_one() {
+    for (status, body, ok) in [
+        (200, r#"{"valid":true}"#, true),
+        (403, r#"{"errors":["Forbidden"]}"#, false),
+        (404, "Not Found", false),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/validate"))
+            .and(header("dd-api-key", "dd-key-1"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let config = datadog(&format!("{}/api/v2/logs", server.uri()));
+        let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+        let probe = sink.check(Duration::from_secs(5)).await;
+        assert_eq!(probe.ok, ok, "{status}: {probe:?}");
+        if status == 403 {
+            assert!(probe.hint.as_deref().unwrap().contains("not a valid Datadog API key"), "{probe:?}");
+        }
+        assert!(!format!("{probe:?}").contains("dd-key-1"));
+    }
+}

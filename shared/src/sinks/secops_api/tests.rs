@@ -302,3 +302,39 @@ fn encoder_wraps_each_event_and_gives_it_back() {
     assert_eq!(&*encoder.original(&record), udm_event(4).json.as_bytes());
     assert_eq!(&*encoder.original(b"other"), b"other");
 }
+
+#[tokio::test]
+async fn check_exchanges_a_token_and_imports_nothing() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, "ya29.check-token").await;
+    let token_url = format!("{}/token", server.uri());
+    let sink =
+        build(&config(&server, Some(&token_url), TEST_KEY), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let probe = sink.check(Duration::from_secs(5)).await;
+    assert!(probe.ok, "{probe:?}");
+    assert!(probe.detail.contains(CLIENT_EMAIL), "{}", probe.detail);
+    assert!(!format!("{probe:?}").contains("ya29.check-token"));
+    assert!(requests_to(&server, IMPORT_PATH).await.is_empty(), "nothing is imported");
+    assert_eq!(requests_to(&server, "/token").await.len(), 1);
+}
+
+#[tokio::test]
+async fn check_names_a_refused_service_account() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(
+                json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let token_url = format!("{}/token", server.uri());
+    let sink =
+        build(&config(&server, Some(&token_url), TEST_KEY), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let probe = sink.check(Duration::from_secs(5)).await;
+    assert!(!probe.ok);
+    assert!(probe.detail.contains("invalid_grant"), "{}", probe.detail);
+    assert!(probe.hint.unwrap().contains("SECOPS_SERVICE_ACCOUNT_JSON"));
+}

@@ -229,3 +229,85 @@ async fn busy_server_is_retried() {
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
     assert!(store.letters().is_empty());
 }
+
+/// A HEC stand-in: `health` answers the health endpoint, `token` the empty event request.
+async fn hec_stand_in(health: ResponseTemplate, token: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services/collector/health"))
+        .respond_with(health)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/services/collector/event"))
+        .and(header("authorization", "Splunk hec-token-1"))
+        .respond_with(token)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn check(server: &MockServer) -> crate::probe::Probe {
+    let sink = build(
+        &hec(&format!("{}/services/collector/event", server.uri())),
+        http_client(&settings(1, 1)).unwrap(),
+    )
+    .unwrap();
+    sink.check(Duration::from_secs(5)).await
+}
+
+#[tokio::test]
+async fn check_reads_health_then_sends_an_empty_request_that_indexes_nothing() {
+    let healthy = ResponseTemplate::new(200).set_body_string(r#"{"text":"HEC is healthy","code":17}"#);
+    let no_data = ResponseTemplate::new(400).set_body_string(r#"{"text":"No data","code":5}"#);
+    let server = hec_stand_in(healthy, no_data).await;
+    let probe = check(&server).await;
+    assert!(probe.ok, "{probe:?}");
+    assert_eq!(probe.target, server.address().to_string());
+    assert!(probe.detail.contains("token accepted"), "{}", probe.detail);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].body.is_empty(), "the token check carries no event");
+}
+
+#[tokio::test]
+async fn check_fails_on_a_refused_token_an_unhealthy_hec_and_a_wrong_path() {
+    let healthy = || ResponseTemplate::new(200).set_body_string(r#"{"text":"HEC is healthy","code":17}"#);
+    let cases = [
+        (
+            healthy(),
+            ResponseTemplate::new(403).set_body_string(r#"{"text":"Invalid token","code":4}"#),
+            "SIEM_TOKEN is not an enabled HEC token",
+        ),
+        (
+            healthy(),
+            ResponseTemplate::new(401).set_body_string(r#"{"text":"Token is required","code":2}"#),
+            "SIEM_TOKEN is not an enabled HEC token",
+        ),
+        (
+            ResponseTemplate::new(503)
+                .set_body_string(r#"{"text":"HEC is unhealthy, queues are full","code":18}"#),
+            ResponseTemplate::new(400).set_body_string(r#"{"text":"No data","code":5}"#),
+            "not healthy",
+        ),
+        (healthy(), ResponseTemplate::new(404).set_body_string("Not Found"), "not a HEC event endpoint"),
+    ];
+    for (health, token, hint) in cases {
+        let server = hec_stand_in(health, token).await;
+        let probe = check(&server).await;
+        assert!(!probe.ok, "{probe:?}");
+        assert!(probe.hint.as_deref().unwrap_or_default().contains(hint), "{probe:?}");
+        assert!(!format!("{probe:?}").contains("hec-token-1"));
+    }
+}
+
+#[tokio::test]
+async fn check_of_an_unreachable_hec_says_so() {
+    // A port nothing listens on (wiremock keeps a dropped server listening for reuse).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/services/collector/event");
+    let sink = build(&hec(&url), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let probe = sink.check(Duration::from_secs(2)).await;
+    assert!(!probe.ok);
+    assert!(probe.hint.as_deref().unwrap_or_default().contains("cannot be reached"), "{probe:?}");
+}

@@ -83,6 +83,10 @@ impl StreamApi for ConfluenceAuditApi {
         &self.credential
     }
 
+    fn page_size_parameter(&self) -> &'static str {
+        "limit"
+    }
+
     fn page_url(&self, window: Window, resume: Option<&Resume>) -> Result<Url, PageError> {
         let mut url = self.site.clone();
         url.path_segments_mut()

@@ -1,8 +1,10 @@
-//! The `atlassian-audit` Lambda handler: on each scheduled invocation (the event's content does not
-//! matter) polls every configured stream from its checkpoint, delivers, saves, and returns a
+//! The `atlassian-audit` Lambda handler: on each scheduled invocation (whatever the event, but the
+//! check below) polls every configured stream from its checkpoint, delivers, saves, and returns a
 //! summary per stream. The invocation fails when a stream failed (a refused credential, a foreign
 //! `next` link, an API that keeps failing, events that could be neither delivered nor
 //! dead-lettered); streams that are only behind, or held by another run, do not fail it.
+//! The event `{"audit-relay": "check"}` runs [`crate::check`] instead and returns its
+//! report.
 
 use std::sync::Arc;
 
@@ -80,10 +82,19 @@ pub async fn handle(
     deps: &AtlassianDeps,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
+    if crate::check::requested(&event.payload) {
+        // Boxed: the check future is deep, and the handler future need not hold it.
+        return Ok(Box::pin(check(deps)).await.to_json());
+    }
     let clock = RunClock::for_invocation(event.context.deadline, deps.poller.local_deadline());
     let (summary, result) = poll(deps, &clock).await;
     result?;
     Ok(serde_json::to_value(&summary).unwrap_or_default())
+}
+
+/// Checks every component without polling (`{"audit-relay": "check"}`, `audit-relay check`).
+pub async fn check(deps: &AtlassianDeps) -> crate::check::Report {
+    crate::check::poller(&deps.poller, Source::Atlassian, &deps.streams).await
 }
 
 /// Runs one poll of every stream: the summary, and the error the run fails with (if any).

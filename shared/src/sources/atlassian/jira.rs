@@ -78,6 +78,10 @@ impl StreamApi for JiraAuditApi {
         &self.credential
     }
 
+    fn page_size_parameter(&self) -> &'static str {
+        "limit"
+    }
+
     fn page_url(&self, window: Window, resume: Option<&Resume>) -> Result<Url, PageError> {
         let mut url = self.site.clone();
         url.path_segments_mut()

@@ -80,6 +80,10 @@ impl StreamApi for OrgEventsApi {
         &self.credential
     }
 
+    fn page_size_parameter(&self) -> &'static str {
+        "limit"
+    }
+
     fn page_url(&self, window: Window, resume: Option<&Resume>) -> Result<Url, PageError> {
         if let Some(link) = resume.and_then(|r| r.get("url")).and_then(Value::as_str) {
             return self

@@ -104,6 +104,10 @@ impl StreamApi for AuditLogApi {
         &self.credential
     }
 
+    fn page_size_parameter(&self) -> &'static str {
+        "batchSize"
+    }
+
     fn page_url(&self, window: Window, resume: Option<&Resume>) -> Result<Url, PageError> {
         let mut url = self.audit_url.clone();
         url.path_segments_mut()

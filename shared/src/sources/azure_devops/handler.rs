@@ -1,9 +1,11 @@
 //! The `azure-devops-audit` Lambda handler (api-contracts.md §7.1): on each scheduled invocation
-//! (the event's content does not matter) polls the audit log of every organization in
+//! (whatever the event, but the check below) polls the audit log of every organization in
 //! `AZDO_ORGANIZATIONS` from its checkpoint, delivers, saves, and returns a summary per
 //! organization. The invocation fails when a stream failed (a refused credential, an API that
 //! keeps failing, events that could be neither delivered nor dead-lettered); streams that are only
 //! behind, or held by another run, do not fail it.
+//! The event `{"audit-relay": "check"}` runs [`crate::check`] instead and returns its
+//! report.
 
 use std::sync::Arc;
 
@@ -76,10 +78,19 @@ pub async fn handle(
     deps: &AzureDevOpsDeps,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, RunError> {
+    if crate::check::requested(&event.payload) {
+        // Boxed: the check future is deep, and the handler future need not hold it.
+        return Ok(Box::pin(check(deps)).await.to_json());
+    }
     let clock = RunClock::for_invocation(event.context.deadline, deps.poller.local_deadline());
     let (summary, result) = poll(deps, &clock).await;
     result?;
     Ok(serde_json::to_value(&summary).unwrap_or_default())
+}
+
+/// Checks every component without polling (`{"audit-relay": "check"}`, `audit-relay check`).
+pub async fn check(deps: &AzureDevOpsDeps) -> crate::check::Report {
+    crate::check::poller(&deps.poller, Source::AzureDevops, &deps.streams).await
 }
 
 /// Runs one poll of every organization: the summary, and the error the run fails with (if any).

@@ -2,7 +2,8 @@
 //! SQS batch of them, streams every CloudTrail log file named, and reports what happened. For SQS
 //! it returns `batchItemFailures` naming only the messages whose objects failed, so one bad object
 //! does not redeliver the others. The invocation fails (and AWS retries it) only when events could
-//! be neither delivered nor dead-lettered, or a direct notification could not be processed.
+//! be neither delivered nor dead-lettered, or a direct notification could not be processed. The
+//! event `{"audit-relay": "check"}` runs [`crate::check`] instead and returns its report.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use lambda_runtime::LambdaEvent;
@@ -85,6 +86,9 @@ pub async fn handle(
     deps: &Pipeline,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
+    if crate::check::requested(&event.payload) {
+        return Ok(crate::check::pipeline(deps, Source::Cloudtrail).await.to_json());
+    }
     let deadline = crate::deadline::deadline_instant(event.context.deadline, deps.config.local_deadline);
     let (messages, from_sqs) = split_messages(event.payload);
     let mut delivery = Delivery::new(

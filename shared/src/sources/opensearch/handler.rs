@@ -2,7 +2,8 @@
 //! (api-contracts.md §3), acknowledges control messages, maps every log event of a data message
 //! to OCSF and delivers it. The invocation fails, so Lambda retries it and then hands it to the
 //! function's on-failure destination, when the payload cannot be decoded (broken base64 or gzip)
-//! or when events could be neither delivered nor dead-lettered.
+//! or when events could be neither delivered nor dead-lettered. The
+//! event `{"audit-relay": "check"}` runs [`crate::check`] instead and returns its report.
 
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -65,6 +66,9 @@ pub async fn handle(
     source: &OpensearchConfig,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
+    if crate::check::requested(&event.payload) {
+        return Ok(crate::check::pipeline(deps, Source::Opensearch).await.to_json());
+    }
     let deadline = crate::deadline::deadline_instant(event.context.deadline, deps.config.local_deadline);
     let message = match payload::decode_event(&event.payload) {
         Ok(message) => message,
