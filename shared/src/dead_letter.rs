@@ -165,7 +165,7 @@ impl DeadLetterStore for S3DeadLetter {
         let key = object_key(&self.prefix, letter.source, OffsetDateTime::now_utc());
         let failed =
             |message: String| DeadLetterError::S3 { bucket: self.bucket.clone(), key: key.clone(), message };
-        let body = crate::delivery::gzip(&letter.lines).map_err(|e| failed(e.to_string()))?;
+        let body = crate::compress::gzip(&letter.lines).map_err(|e| failed(e.to_string()))?;
         let mut request = self
             .client
             .put_object()
@@ -207,7 +207,7 @@ impl DeadLetterStore for DirDeadLetter {
         let path = self.dir.join(object_key("", letter.source, OffsetDateTime::now_utc()));
         let io =
             |path: &std::path::Path, source| DeadLetterError::Io { path: path.display().to_string(), source };
-        let body = crate::delivery::gzip(&letter.lines).map_err(|e| io(&path, e))?;
+        let body = crate::compress::gzip(&letter.lines).map_err(|e| io(&path, e))?;
         let metadata: serde_json::Map<String, serde_json::Value> =
             letter.metadata().into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
         let metadata = serde_json::to_vec_pretty(&metadata).map_err(|e| io(&path, e.into()))?;

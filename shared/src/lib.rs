@@ -2,7 +2,9 @@
 //! SIEM. This crate holds everything the Lambda functions and the CLI share.
 
 pub mod aws;
+pub mod backoff;
 pub mod check;
+pub mod compress;
 pub mod config;
 pub mod dead_letter;
 pub mod deadline;
@@ -22,3 +24,7 @@ pub mod sources;
 pub mod telemetry;
 pub mod timestamp;
 pub mod udm;
+
+/// Test doubles and fixtures shared by the crate's unit tests (sinks, delivery, sources).
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -8,7 +8,6 @@ use std::io::Write;
 use serde_json::{json, Map, Value};
 
 use crate::config::Source;
-use crate::delivery::DeliveryReport;
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "AuditRelay";
@@ -39,21 +38,6 @@ pub struct InvocationMetrics {
 }
 
 impl InvocationMetrics {
-    /// Metrics of `source` with the delivery engine's figures.
-    pub fn new(source: Source, delivery: &DeliveryReport) -> Self {
-        Self {
-            source,
-            records_in: 0,
-            events_delivered: delivery.delivered,
-            dead_lettered: delivery.dead_lettered,
-            skipped: 0,
-            bytes_sent: delivery.bytes_sent,
-            retries: delivery.retries,
-            sink_latency_ms: delivery.mean_sink_millis(),
-            poller_lag_seconds: None,
-        }
-    }
-
     /// The EMF log line at `now_ms`.
     pub fn to_emf(&self, now_ms: i64) -> String {
         let mut counts: Vec<(&str, f64, &str)> = vec![
@@ -152,18 +136,17 @@ mod tests {
 
     #[test]
     fn emf_line_declares_every_metric_it_carries() {
-        let report = DeliveryReport {
-            delivered: 90,
+        let metrics = InvocationMetrics {
+            source: Source::Atlassian,
+            records_in: 100,
+            events_delivered: 90,
             dead_lettered: 10,
-            retries: 2,
+            skipped: 1,
             bytes_sent: 4096,
-            requests: 4,
-            sink_millis: 100,
+            retries: 2,
+            sink_latency_ms: Some(25.0),
+            poller_lag_seconds: Some(42.5),
         };
-        let mut metrics = InvocationMetrics::new(Source::Atlassian, &report);
-        metrics.records_in = 100;
-        metrics.skipped = 1;
-        metrics.poller_lag_seconds = Some(42.5);
         let line: Value = serde_json::from_str(&metrics.to_emf(1_700_000_000_000)).unwrap();
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
@@ -206,7 +189,17 @@ mod tests {
 
     #[test]
     fn latency_and_lag_are_left_out_when_unknown() {
-        let metrics = InvocationMetrics::new(Source::Cloudtrail, &DeliveryReport::default());
+        let metrics = InvocationMetrics {
+            source: Source::Cloudtrail,
+            records_in: 0,
+            events_delivered: 0,
+            dead_lettered: 0,
+            skipped: 0,
+            bytes_sent: 0,
+            retries: 0,
+            sink_latency_ms: None,
+            poller_lag_seconds: None,
+        };
         let line: Value = serde_json::from_str(&metrics.to_emf(0)).unwrap();
         assert!(line.get("SinkLatency").is_none());
         assert!(line.get("PollerLag").is_none());

@@ -190,7 +190,7 @@ impl Replayer {
             last_response: last.last_response.clone(),
             times: None,
         };
-        let gz = crate::delivery::gzip(&rewritten.lines).map_err(|e| ReplayError::Format {
+        let gz = crate::compress::gzip(&rewritten.lines).map_err(|e| ReplayError::Format {
             bucket: bucket.into(),
             key: key.into(),
             message: e.to_string(),

@@ -5,7 +5,18 @@ use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use tokio::io::AsyncRead;
 
-use crate::sources::cloudtrail::notification::ObjectRef;
+/// One object to read (named by a notification, or listed under a prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key, URL-decoded.
+    pub key: String,
+    /// Key exactly as the notification carried it.
+    pub raw_key: String,
+    /// Size in bytes, when the notification says.
+    pub size: Option<u64>,
+}
 
 /// Why an object could not be opened.
 #[derive(Debug, thiserror::Error)]

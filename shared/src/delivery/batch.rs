@@ -2,11 +2,7 @@
 //! count limits; each record's place is kept so that part of a batch can be re-framed (resent or
 //! dead-lettered) without decoding the body. Pure: no I/O.
 
-use std::io::Write;
 use std::ops::Range;
-
-use flate2::write::GzEncoder;
-use flate2::Compression;
 
 use crate::event::OutboundEvent;
 use crate::sinks::{Encoder, Framing, SinkLimits};
@@ -150,14 +146,6 @@ pub(crate) fn reframe(
     (out, places)
 }
 
-/// Gzip at level 1: several times faster than the default level for a slightly larger body, which
-/// suits a Lambda billed by CPU time.
-pub(crate) fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Compression::fast());
-    encoder.write_all(data)?;
-    encoder.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,15 +285,5 @@ mod tests {
         assert_eq!(body, b"{\"e\":1}\n".to_vec());
         assert_eq!(places.len(), 1);
         assert_eq!(places[0], 0..7);
-    }
-
-    #[test]
-    fn gzip_round_trips() {
-        let data = b"{\"a\":1}\n".repeat(1000);
-        let packed = gzip(&data).unwrap();
-        assert!(packed.len() < data.len() / 10);
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut out).unwrap();
-        assert_eq!(out, data);
     }
 }

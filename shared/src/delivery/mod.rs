@@ -25,16 +25,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
-pub(crate) use self::batch::gzip;
 use self::batch::{reframe, Added, Batch, BatchLimits, Sealed};
 use self::retry::RetryPolicy;
-pub use self::retry::{
-    backoff_ceiling, full_jitter, parse_retry_after, BACKOFF_BASE, BACKOFF_CAP, DEADLINE_MARGIN,
-    MAX_RETRY_AFTER,
-};
+pub use self::retry::{BACKOFF_BASE, BACKOFF_CAP, DEADLINE_MARGIN, MAX_RETRY_AFTER};
 use crate::config::{DeliverySettings, OutputFormat, Source};
 use crate::dead_letter::{DeadLetter, DeadLetterStore};
 use crate::event::OutboundEvent;
+use crate::metrics::InvocationMetrics;
 use crate::sinks::{EncodeContext, Encoder, Reply, Sink, Verdict};
 
 /// Rejected and oversize events are written to the dead-letter store once they reach this size.
@@ -62,6 +59,22 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    /// The invocation metrics of `source` with these figures (records in, skipped and lag are the
+    /// caller's to fill).
+    pub fn metrics(&self, source: Source) -> InvocationMetrics {
+        InvocationMetrics {
+            source,
+            records_in: 0,
+            events_delivered: self.delivered,
+            dead_lettered: self.dead_lettered,
+            skipped: 0,
+            bytes_sent: self.bytes_sent,
+            retries: self.retries,
+            sink_latency_ms: self.mean_sink_millis(),
+            poller_lag_seconds: None,
+        }
+    }
+
     fn add(&mut self, other: &DeliveryReport) {
         self.delivered += other.delivered;
         self.dead_lettered += other.dead_lettered;
@@ -484,7 +497,7 @@ async fn compress(shared: &Shared, body: &Bytes) -> Result<Bytes, Reply> {
         return Ok(body.clone());
     }
     let body = body.clone();
-    match tokio::task::spawn_blocking(move || gzip(&body)).await {
+    match tokio::task::spawn_blocking(move || crate::compress::gzip(&body)).await {
         Ok(Ok(packed)) => Ok(Bytes::from(packed)),
         Ok(Err(e)) => Err(Reply::local(Verdict::Reject, format!("gzip failed: {e}"))),
         Err(e) => Err(Reply::local(Verdict::Reject, format!("gzip task failed: {e}"))),

@@ -12,8 +12,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
 use crate::config::SiemType;
-use crate::sinks::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
 use crate::sinks::{self, EncodeContext, Encoder, NdjsonEncoder, Reply, Sink, SinkLimits, Verdict};
+use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
 
 const FAST: Duration = Duration::from_millis(20);
 

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::api::{same_origin, Credential, StreamApi};
 use super::pace::Pacer;
-use crate::delivery::{full_jitter, parse_retry_after};
+use crate::backoff::{full_jitter, parse_retry_after};
 use crate::entra::EntraErrorKind;
 use crate::secret::Secret;
 

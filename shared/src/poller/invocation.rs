@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::run::{epoch_ms, RunReport, StreamReport};
 use crate::config::Source;
-use crate::metrics::InvocationMetrics;
 
 /// What one invocation did.
 #[derive(Debug, Serialize)]
@@ -53,7 +52,7 @@ impl From<RunError> for lambda_runtime::Diagnostic {
 pub fn conclude(source: Source, report: RunReport) -> (RunSummary, Result<(), RunError>) {
     let now_ms = epoch_ms();
     let delivery = report.delivery();
-    let mut metrics = InvocationMetrics::new(source, &delivery);
+    let mut metrics = delivery.metrics(source);
     metrics.records_in = report.records();
     metrics.skipped = report.streams.iter().map(|s| s.duplicates).sum();
     metrics.poller_lag_seconds = report.max_lag_seconds(now_ms);

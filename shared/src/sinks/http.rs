@@ -128,8 +128,8 @@ mod tests {
 
     use crate::config::{SiemType, Source};
     use crate::delivery::{Delivery, DeliveryReport};
-    use crate::sinks::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
     use crate::sinks::{build, http_client};
+    use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
 
     #[tokio::test]
     async fn posts_gzip_ndjson_with_a_bearer_token_only_when_set() {

@@ -25,8 +25,8 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
+use crate::backoff::parse_retry_after;
 use crate::config::{OutputFormat, SiemType, SinkConfig, Source};
-use crate::delivery::parse_retry_after;
 use crate::event::OutboundEvent;
 use crate::probe::Probe;
 use crate::secret::Secret;
@@ -407,9 +407,6 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     }
     out.extend_from_slice(&digits[i..]);
 }
-
-#[cfg(test)]
-pub(crate) mod test_support;
 
 #[cfg(test)]
 mod tests {

@@ -139,8 +139,8 @@ mod tests {
     use crate::config::{SiemType, Source};
     use crate::delivery::Delivery;
     use crate::secret::Secret;
-    use crate::sinks::test_support::{event, settings, sink_config, RecordingDeadLetter};
     use crate::sinks::{build, http_client};
+    use crate::test_support::{event, settings, sink_config, RecordingDeadLetter};
 
     #[tokio::test]
     async fn posts_plain_ndjson_with_both_keys() {

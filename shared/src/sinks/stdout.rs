@@ -100,7 +100,7 @@ mod tests {
     use super::*;
     use crate::config::Source;
     use crate::delivery::Delivery;
-    use crate::sinks::test_support::{event, settings, RecordingDeadLetter};
+    use crate::test_support::{event, settings, RecordingDeadLetter};
 
     /// A writer into a shared buffer, or one that always fails.
     #[derive(Clone)]

@@ -6,8 +6,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::*;
 use crate::config::SiemType;
 use crate::delivery::{Delivery, DeliveryReport};
-use crate::sinks::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
 use crate::sinks::{build, http_client};
+use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
 
 fn datadog(url: &str) -> SinkConfig {
     let mut config = sink_config(SiemType::Datadog, url, Some("dd-key-1"));

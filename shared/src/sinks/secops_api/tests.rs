@@ -9,8 +9,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::*;
 use crate::config::{SecopsApiSettings, SiemType, Source};
 use crate::delivery::Delivery;
-use crate::sinks::test_support::{settings, sink_config, RecordingDeadLetter};
 use crate::sinks::{build, http_client};
+use crate::test_support::{settings, sink_config, RecordingDeadLetter};
 
 /// A throwaway key made for these tests (see testdata/README.md).
 const TEST_KEY: &str = include_str!("testdata/TEST_ONLY_service_account.json");

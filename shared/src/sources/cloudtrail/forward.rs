@@ -189,8 +189,8 @@ mod tests {
 
     use super::*;
     use crate::config::{OutputFormat, SiemType, Source};
-    use crate::sinks::test_support::{gunzip, settings, sink_config, RecordingDeadLetter};
     use crate::sinks::{self, Sink};
+    use crate::test_support::{gunzip, settings, sink_config, RecordingDeadLetter};
 
     const LIMITS: ReadLimits = ReadLimits { max_object_bytes: 1 << 30, max_record_bytes: 8 << 20 };
 

@@ -15,7 +15,6 @@ use super::forward::{forward_s3_object, ForwardError, ObjectCounts, ReadLimits};
 use super::notification::{self, Notification};
 use crate::config::Source;
 use crate::delivery::{Delivery, DeliveryError};
-use crate::metrics::InvocationMetrics;
 use crate::setup::Pipeline;
 
 /// What one invocation did.
@@ -129,7 +128,7 @@ pub async fn handle(
         }
     }
     let report = delivery.finish().await?;
-    let mut metrics = InvocationMetrics::new(Source::Cloudtrail, &report);
+    let mut metrics = report.metrics(Source::Cloudtrail);
     metrics.records_in = counts.records;
     metrics.skipped = summary.skipped;
     metrics.emit();

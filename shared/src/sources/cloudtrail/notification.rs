@@ -5,20 +5,8 @@
 //! SNS topic). Keys in S3 notifications are form-encoded and decoded here; the key as received is
 //! kept too, for servers that do not encode it (EventBridge's encoding is not documented).
 
+pub use crate::s3_object::ObjectRef;
 use serde::Deserialize;
-
-/// One object to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    /// Bucket name.
-    pub bucket: String,
-    /// Key, URL-decoded.
-    pub key: String,
-    /// Key exactly as the notification carried it.
-    pub raw_key: String,
-    /// Size in bytes, when the notification says.
-    pub size: Option<u64>,
-}
 
 /// What a notification asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

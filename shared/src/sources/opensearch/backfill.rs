@@ -11,8 +11,9 @@ use aws_sdk_cloudwatchlogs::operation::filter_log_events::{FilterLogEventsError,
 
 use super::convert::{forward_message, Converter, Counts};
 use super::mapping::LogContext;
-use crate::delivery::{full_jitter, BACKOFF_BASE, BACKOFF_CAP};
+use crate::backoff::full_jitter;
 use crate::delivery::{Delivery, DeliveryError};
+use crate::delivery::{BACKOFF_BASE, BACKOFF_CAP};
 
 /// Attempts at one page when CloudWatch Logs throttles or fails transiently.
 pub const PAGE_ATTEMPTS: u32 = 8;

@@ -14,7 +14,6 @@ use super::mapping::{LogContext, MapOptions};
 use super::payload::{self, PayloadError};
 use crate::config::Source;
 use crate::delivery::{Delivery, DeliveryError, DeliveryReport};
-use crate::metrics::InvocationMetrics;
 use crate::setup::Pipeline;
 
 /// What one invocation did.
@@ -85,7 +84,7 @@ pub async fn handle(
     };
     if message.is_control() {
         tracing::info!(owner = message.owner, "Control message acknowledged.");
-        let mut metrics = InvocationMetrics::new(Source::Opensearch, &DeliveryReport::default());
+        let mut metrics = DeliveryReport::default().metrics(Source::Opensearch);
         metrics.skipped = 1;
         metrics.emit();
         return Ok(serde_json::to_value(&summary).unwrap_or_default());
@@ -110,7 +109,7 @@ pub async fn handle(
         forward_message(&log_event.message, &context, &mut delivery, &converter, &mut counts).await?;
     }
     let report = delivery.finish().await?;
-    let mut metrics = InvocationMetrics::new(Source::Opensearch, &report);
+    let mut metrics = report.metrics(Source::Opensearch);
     metrics.records_in = counts.records;
     metrics.emit();
     summary.records = counts.records;
