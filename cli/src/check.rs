@@ -5,9 +5,10 @@
 
 use audit_relay::aws;
 use audit_relay::config::Source;
+use audit_relay::scheduled;
 use audit_relay::setup::Pipeline;
-use audit_relay::sources::atlassian::handler::{self as atlassian, AtlassianDeps};
-use audit_relay::sources::azure_devops::handler::{self as azure_devops, AzureDevOpsDeps};
+use audit_relay::sources::atlassian::handler as atlassian;
+use audit_relay::sources::azure_devops::handler as azure_devops;
 use audit_relay::sources::opensearch::config::OpensearchConfig;
 use clap::ValueEnum;
 
@@ -35,9 +36,9 @@ pub async fn run(function: Function) -> anyhow::Result<bool> {
             OpensearchConfig::load(&env)?;
             audit_relay::check::pipeline(&pipeline, Source::Opensearch).await
         }
-        Function::AtlassianAudit => atlassian::check(&AtlassianDeps::from_env(pipeline, &env).await?).await,
+        Function::AtlassianAudit => scheduled::run_check(&atlassian::from_env(pipeline, &env).await?).await,
         Function::AzureDevopsAudit => {
-            azure_devops::check(&AzureDevOpsDeps::from_env(pipeline, &env).await?).await
+            scheduled::run_check(&azure_devops::from_env(pipeline, &env).await?).await
         }
     };
     print!("{}", report.table());

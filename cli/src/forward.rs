@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use audit_relay::config::Source;
-use audit_relay::delivery::Delivery;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::cloudtrail::convert::Converter;
 use audit_relay::sources::cloudtrail::forward::{
@@ -35,9 +34,9 @@ pub async fn run(source: Source, targets: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("--source {source} is not supported by this command");
     }
     let sdk = aws::sdk_config().await;
-    let (Pipeline { config, s3, sink, dead_letter }, _env) = Pipeline::from_env(&sdk).await?;
-    let mut delivery =
-        Delivery::new(sink, dead_letter, &config.delivery, source, None).with_format(config.format);
+    let (pipeline, _env) = Pipeline::from_env(&sdk).await?;
+    let mut delivery = pipeline.delivery(source, None);
+    let Pipeline { config, s3, .. } = pipeline;
     let converter = Converter::new(config.format, config.include_raw);
     let limits =
         ReadLimits { max_object_bytes: config.max_object_bytes, max_record_bytes: config.max_record_bytes };

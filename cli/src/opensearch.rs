@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use audit_relay::config::{EnvReader, OutputFormat, Source};
-use audit_relay::delivery::Delivery;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::opensearch::backfill::{self, BackfillRequest};
 use audit_relay::sources::opensearch::config::OpensearchConfig;
@@ -97,10 +96,10 @@ pub async fn forward(log_group: &str, log_stream_prefix: Option<&str>, since: &s
         page_size: backfill::PAGE_LIMIT,
     };
     let sdk = audit_relay::aws::sdk_config().await;
-    let (Pipeline { config, sink, dead_letter, .. }, env) = Pipeline::from_env(&sdk).await?;
+    let (pipeline, env) = Pipeline::from_env(&sdk).await?;
     let source = OpensearchConfig::load(&env)?;
-    let mut delivery = Delivery::new(sink, dead_letter, &config.delivery, Source::Opensearch, None)
-        .with_format(config.format);
+    let mut delivery = pipeline.delivery(Source::Opensearch, None);
+    let config = pipeline.config;
     let converter = Converter::new(config.format, MapOptions::new(&source, config.include_raw));
     let client = backfill::logs_client(&sdk);
 

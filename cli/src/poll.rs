@@ -5,9 +5,10 @@
 
 use audit_relay::aws;
 use audit_relay::poller::RunClock;
+use audit_relay::scheduled;
 use audit_relay::setup::Pipeline;
-use audit_relay::sources::atlassian::handler::{self as atlassian, AtlassianDeps};
-use audit_relay::sources::azure_devops::handler::{self as azure_devops, AzureDevOpsDeps};
+use audit_relay::sources::atlassian::handler as atlassian;
+use audit_relay::sources::azure_devops::handler as azure_devops;
 use clap::ValueEnum;
 
 /// The scheduled sources.
@@ -25,18 +26,13 @@ pub async fn run(source: PollSource) -> anyhow::Result<()> {
     let (pipeline, env) = Pipeline::from_env(&sdk).await?;
     // No Lambda deadline: a run gets the local deadline (`LOCAL_DEADLINE_SECS`).
     let clock = RunClock::with_time_left(pipeline.config.local_deadline);
-    let (summary, result) = match source {
-        PollSource::Atlassian => {
-            let deps = AtlassianDeps::from_env(pipeline, &env).await?;
-            let (summary, result) = atlassian::poll(&deps, &clock).await;
-            (serde_json::to_string_pretty(&summary)?, result.map_err(anyhow::Error::from))
-        }
-        PollSource::AzureDevops => {
-            let deps = AzureDevOpsDeps::from_env(pipeline, &env).await?;
-            let (summary, result) = azure_devops::poll(&deps, &clock).await;
-            (serde_json::to_string_pretty(&summary)?, result.map_err(anyhow::Error::from))
-        }
+    let deps = match source {
+        PollSource::Atlassian => atlassian::from_env(pipeline, &env).await?,
+        PollSource::AzureDevops => azure_devops::from_env(pipeline, &env).await?,
     };
+    let (summary, result) = scheduled::poll(&deps, &clock).await;
+    let summary = serde_json::to_string_pretty(&summary)?;
+    let result = result.map_err(anyhow::Error::from);
     eprintln!("{summary}");
     result
 }

@@ -17,6 +17,7 @@ pub mod poller;
 pub mod probe;
 pub mod replay;
 pub mod s3_object;
+pub mod scheduled;
 pub mod secret;
 pub mod setup;
 pub mod sinks;

@@ -2,10 +2,12 @@
 //! the sink and the dead-letter store, built once from the environment.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::aws;
-use crate::config::{Config, ConfigError, EnvReader};
+use crate::config::{Config, ConfigError, EnvReader, Source};
 use crate::dead_letter::{self, DeadLetterStore};
+use crate::delivery::Delivery;
 use crate::sinks::{self, Sink, SinkError};
 
 /// Why start-up failed.
@@ -41,5 +43,12 @@ impl Pipeline {
         let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery)?)?;
         let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
         Ok((Self { config, s3, sink, dead_letter }, env))
+    }
+
+    /// The delivery engine of one run of `source`: this pipeline's sink, dead-letter store,
+    /// delivery settings and output format, retrying until `deadline` (none: no deadline).
+    pub fn delivery(&self, source: Source, deadline: Option<Instant>) -> Delivery {
+        Delivery::new(self.sink.clone(), self.dead_letter.clone(), &self.config.delivery, source, deadline)
+            .with_format(self.config.format)
     }
 }

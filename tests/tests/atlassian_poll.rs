@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use audit_relay::config::{Config, EnvReader, Source};
+use audit_relay::poller::RunError as HandlerError;
 use audit_relay::poller::{ApiHttp, Checkpoint, PollSettings, PollerConfig, RunClock, StreamStatus};
+use audit_relay::scheduled::{handle, poll, Scheduled};
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::atlassian::config::AtlassianConfig;
-use audit_relay::sources::atlassian::handler::{handle, poll, AtlassianDeps, HandlerError};
 use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::audit_apis::org_event;
 use audit_relay_tests::moto::{self, MotoServer};
@@ -150,7 +151,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn deps(&self, vars: &[(&str, String)]) -> AtlassianDeps {
+    async fn deps(&self, vars: &[(&str, String)]) -> Scheduled {
         let mut all: Vec<(&str, String)> = vec![
             ("SIEM_TYPE", "splunk_hec".into()),
             ("SIEM_URL", format!("{}/services/collector/event", self.hec.uri())),
@@ -174,16 +175,17 @@ impl Setup {
             ..PollSettings::new(Source::Atlassian, &config, &poller)
         };
         let http = ApiHttp::new().unwrap().with_backoff(Duration::from_millis(10), Duration::from_millis(50));
-        AtlassianDeps::with_settings(
+        Scheduled::with_settings(
             Pipeline { config, s3, sink, dead_letter },
-            &atlassian,
+            Source::Atlassian,
             store,
             http,
             settings,
+            audit_relay::sources::atlassian::streams(&atlassian),
         )
     }
 
-    async fn org_deps(&self, api: &MockServer) -> AtlassianDeps {
+    async fn org_deps(&self, api: &MockServer) -> Scheduled {
         self.deps(&[
             ("ATLASSIAN_API_URL", api.uri()),
             ("ATLASSIAN_ORG_ID", ORG.into()),
@@ -214,7 +216,7 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-async fn invoke(deps: &AtlassianDeps, deadline_ms: u64) -> Result<Value, HandlerError> {
+async fn invoke(deps: &Scheduled, deadline_ms: u64) -> Result<Value, HandlerError> {
     let mut context = Context::default();
     context.deadline = deadline_ms;
     handle(deps, LambdaEvent::new(json!({"source": "aws.events", "detail-type": "Scheduled Event"}), context))

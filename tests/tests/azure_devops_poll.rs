@@ -12,9 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use audit_relay::config::{Config, EnvReader, Source};
 use audit_relay::poller::{ApiHttp, Checkpoint, PollSettings, PollerConfig, RunError};
+use audit_relay::scheduled::{handle, Scheduled};
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::azure_devops::config::AzureDevOpsConfig;
-use audit_relay::sources::azure_devops::handler::{handle, AzureDevOpsDeps};
 use audit_relay::sources::azure_devops::record::{AuditEntry, Shape};
 use audit_relay::sources::azure_devops::udm::to_udm;
 use audit_relay::timestamp::parse_rfc3339_ms;
@@ -143,7 +143,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn deps(&self, api: &MockServer, vars: &[(&str, &str)]) -> AzureDevOpsDeps {
+    async fn deps(&self, api: &MockServer, vars: &[(&str, &str)]) -> Scheduled {
         self.deps_with(api, vars, |_| {}).await
     }
 
@@ -153,7 +153,7 @@ impl Setup {
         api: &MockServer,
         vars: &[(&str, &str)],
         change: impl FnOnce(&mut AzureDevOpsConfig),
-    ) -> AzureDevOpsDeps {
+    ) -> Scheduled {
         let mut all: Vec<(&str, String)> = vec![
             ("SIEM_TYPE", "splunk_hec".into()),
             ("SIEM_URL", format!("{}/services/collector/event", self.hec.uri())),
@@ -180,12 +180,13 @@ impl Setup {
             ..PollSettings::new(Source::AzureDevops, &config, &poller)
         };
         let http = ApiHttp::new().unwrap().with_backoff(Duration::from_millis(10), Duration::from_millis(50));
-        AzureDevOpsDeps::with_settings(
+        Scheduled::with_settings(
             Pipeline { config, s3, sink, dead_letter },
-            &azure_devops,
+            Source::AzureDevops,
             store,
             http,
             settings,
+            audit_relay::sources::azure_devops::streams(&azure_devops),
         )
     }
 
@@ -218,7 +219,7 @@ fn query(request: &Request) -> HashMap<String, String> {
     request.url.query_pairs().into_owned().collect()
 }
 
-async fn invoke(deps: &AzureDevOpsDeps, deadline_ms: u64) -> Result<Value, RunError> {
+async fn invoke(deps: &Scheduled, deadline_ms: u64) -> Result<Value, RunError> {
     let mut context = Context::default();
     context.deadline = deadline_ms;
     let payload: Value =

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use audit_relay::config::{Config, EnvReader, Source};
 use audit_relay::poller::{ApiHttp, PollSettings, PollerConfig, RunClock};
+use audit_relay::scheduled::{poll, Scheduled};
 use audit_relay::sinks::Sink;
 use audit_relay::sinks::{self, Verdict};
 use audit_relay::sources::azure_devops::config::AzureDevOpsConfig;
-use audit_relay::sources::azure_devops::handler::{poll, AzureDevOpsDeps};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -136,13 +136,8 @@ async fn a_poller_refuses_a_certificate_it_cannot_verify_and_fails_the_run() {
     let store = poller.store(Source::AzureDevops, &pipeline.s3);
     let settings = PollSettings::new(Source::AzureDevops, &pipeline.config, &poller);
     let http = ApiHttp::new().unwrap().with_backoff(Duration::from_millis(5), Duration::from_millis(20));
-    let deps = AzureDevOpsDeps::with_settings(
-        pipeline,
-        &AzureDevOpsConfig::load(&vars).await.unwrap(),
-        store,
-        http,
-        settings,
-    );
+    let streams = audit_relay::sources::azure_devops::streams(&AzureDevOpsConfig::load(&vars).await.unwrap());
+    let deps = Scheduled::with_settings(pipeline, Source::AzureDevops, store, http, settings, streams);
 
     let (summary, result) = poll(&deps, &RunClock::with_time_left(Duration::from_secs(60))).await;
 

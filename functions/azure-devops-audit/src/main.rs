@@ -2,8 +2,9 @@
 //! organization in `AZDO_ORGANIZATIONS` from where the last run stopped, normalizes it to OCSF (or
 //! UDM) and forwards it to the configured SIEM.
 
+use audit_relay::scheduled::handle;
 use audit_relay::setup::Pipeline;
-use audit_relay::sources::azure_devops::handler::{handle, AzureDevOpsDeps};
+use audit_relay::sources::azure_devops::handler;
 use audit_relay::{aws, telemetry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -12,6 +13,6 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let sdk = aws::sdk_config().await;
     let (pipeline, env) = Pipeline::from_env(&sdk).await?;
-    let deps = AzureDevOpsDeps::from_env(pipeline, &env).await?;
+    let deps = handler::from_env(pipeline, &env).await?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&deps, event))).await
 }

@@ -172,9 +172,15 @@ impl Delivery {
     /// Tells the sink the events' format (default OCSF): it picks the Splunk `sourcetype` and the
     /// Datadog `format:` tag. Call before the first [`Delivery::push`].
     pub fn with_format(mut self, format: OutputFormat) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.encoder = shared.sink.encoder(EncodeContext { source: shared.source, format });
-        }
+        let Shared { sink, dead_letter, policy, source, .. } = self.shared.as_ref();
+        let encoder = sink.encoder(EncodeContext { source: *source, format });
+        self.shared = Arc::new(Shared {
+            sink: sink.clone(),
+            encoder,
+            dead_letter: dead_letter.clone(),
+            policy: policy.clone(),
+            source: *source,
+        });
         self
     }
 

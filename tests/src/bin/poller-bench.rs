@@ -14,8 +14,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use audit_relay::config::EnvReader;
 use audit_relay::poller::RunClock;
-use audit_relay::sources::atlassian::handler::{self as atlassian, AtlassianDeps};
-use audit_relay::sources::azure_devops::handler::{self as azure_devops, AzureDevOpsDeps};
+use audit_relay::scheduled;
+use audit_relay::sources::atlassian::handler as atlassian;
+use audit_relay::sources::azure_devops::handler as azure_devops;
 use audit_relay_tests::audit_apis::{azure_devops_entry, org_event};
 use audit_relay_tests::offline;
 use audit_relay_tests::stats::{median, peak_rss_mib, runs_arg};
@@ -132,10 +133,10 @@ async fn main() {
                 ("ATLASSIAN_ORG_REQUESTS_PER_MINUTE", "600000".into()),
             ],
         );
-        let deps = AtlassianDeps::from_env(offline::pipeline(&env).await, &env).await.unwrap();
+        let deps = atlassian::from_env(offline::pipeline(&env).await, &env).await.unwrap();
         let started = Instant::now();
         let (summary, result) =
-            atlassian::poll(&deps, &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE))
+            scheduled::poll(&deps, &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE))
                 .await;
         let seconds = started.elapsed().as_secs_f64();
         result.unwrap();
@@ -158,13 +159,11 @@ async fn main() {
                 ("AZDO_REQUESTS_PER_MINUTE", "600000".into()),
             ],
         );
-        let deps = AzureDevOpsDeps::from_env(offline::pipeline(&env).await, &env).await.unwrap();
+        let deps = azure_devops::from_env(offline::pipeline(&env).await, &env).await.unwrap();
         let started = Instant::now();
-        let (summary, result) = azure_devops::poll(
-            &deps,
-            &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE),
-        )
-        .await;
+        let (summary, result) =
+            scheduled::poll(&deps, &RunClock::with_time_left(audit_relay::deadline::DEFAULT_LOCAL_DEADLINE))
+                .await;
         let seconds = started.elapsed().as_secs_f64();
         result.unwrap();
         assert_eq!(delivered(&summary), EVENTS as u64, "every Azure DevOps entry delivered");

@@ -1,6 +1,7 @@
 //! Atlassian Cloud audit logs on a schedule (api-contracts.md §5 organization audit log, §6 Jira
 //! and Confluence audit records): the three API clients of the shared poll loop
-//! ([`crate::poller`]), their record mapping to OCSF, and the `atlassian-audit` handler.
+//! ([`crate::poller`]), their record mapping to OCSF, and the `atlassian-audit` start-up
+//! (its handler is [`crate::scheduled`]).
 
 pub mod classify;
 pub mod config;

@@ -90,14 +90,7 @@ pub async fn handle(
     }
     let deadline = crate::deadline::deadline_instant(event.context.deadline, deps.config.local_deadline);
     let (messages, from_sqs) = split_messages(event.payload);
-    let mut delivery = Delivery::new(
-        deps.sink.clone(),
-        deps.dead_letter.clone(),
-        &deps.config.delivery,
-        Source::Cloudtrail,
-        Some(deadline),
-    )
-    .with_format(deps.config.format);
+    let mut delivery = deps.delivery(Source::Cloudtrail, Some(deadline));
     let converter = Converter::new(deps.config.format, deps.config.include_raw);
     let limits = ReadLimits {
         max_object_bytes: deps.config.max_object_bytes,

@@ -13,7 +13,7 @@ use super::convert::{forward_message, Converter, Counts};
 use super::mapping::{LogContext, MapOptions};
 use super::payload::{self, PayloadError};
 use crate::config::Source;
-use crate::delivery::{Delivery, DeliveryError, DeliveryReport};
+use crate::delivery::{DeliveryError, DeliveryReport};
 use crate::setup::Pipeline;
 
 /// What one invocation did.
@@ -89,14 +89,7 @@ pub async fn handle(
         metrics.emit();
         return Ok(serde_json::to_value(&summary).unwrap_or_default());
     }
-    let mut delivery = Delivery::new(
-        deps.sink.clone(),
-        deps.dead_letter.clone(),
-        &deps.config.delivery,
-        Source::Opensearch,
-        Some(deadline),
-    )
-    .with_format(deps.config.format);
+    let mut delivery = deps.delivery(Source::Opensearch, Some(deadline));
     let converter = Converter::new(deps.config.format, MapOptions::new(source, deps.config.include_raw));
     let mut counts = Counts::default();
     for log_event in &message.log_events {
