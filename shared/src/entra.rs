@@ -356,23 +356,25 @@ impl EntraTokenSource {
         if let Some(current) = cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(current.token.clone());
         }
-        let started = Instant::now();
-        let (token, lifetime) = self.fetch().await?;
-        *cached = Some(Cached {
-            token: token.clone(),
-            refresh_at: started + lifetime.saturating_sub(REFRESH_MARGIN),
-        });
-        Ok(token)
+        Ok(self.fetch_into(&mut cached).await?.0)
     }
 
     /// Asks for a new token now, whatever the cache holds, and keeps it (`audit-relay check`):
     /// returns how long it lives.
     pub async fn refresh(&self) -> Result<Duration, EntraError> {
         let mut cached = self.cached.lock().await;
+        Ok(self.fetch_into(&mut cached).await?.1)
+    }
+
+    /// Fetches a token and keeps it in `cached` until [`REFRESH_MARGIN`] before it expires.
+    async fn fetch_into(&self, cached: &mut Option<Cached>) -> Result<(Secret, Duration), EntraError> {
         let started = Instant::now();
         let (token, lifetime) = self.fetch().await?;
-        *cached = Some(Cached { token, refresh_at: started + lifetime.saturating_sub(REFRESH_MARGIN) });
-        Ok(lifetime)
+        *cached = Some(Cached {
+            token: token.clone(),
+            refresh_at: started + lifetime.saturating_sub(REFRESH_MARGIN),
+        });
+        Ok((token, lifetime))
     }
 
     /// Forgets `used` (after the API refused it), unless it was already replaced.

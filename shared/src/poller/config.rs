@@ -89,11 +89,7 @@ impl PollerConfig {
 }
 
 fn invalid(env: &EnvReader, variable: &str, reason: &str) -> ConfigError {
-    ConfigError::Invalid {
-        variable: variable.to_string(),
-        value: env.string(variable).unwrap_or_default(),
-        reason: reason.to_string(),
-    }
+    ConfigError::invalid(variable, env.string(variable).unwrap_or_default(), reason)
 }
 
 #[cfg(test)]
