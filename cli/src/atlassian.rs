@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use audit_relay::config::OutputFormat;
+use audit_relay::event::OutputFormat;
 use audit_relay::poller::{PageItem, PolledRecord, StreamApi};
 use audit_relay::sources::atlassian::{offline_api, SavedPages};
 use serde_json::value::RawValue;

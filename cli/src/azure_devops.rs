@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use audit_relay::config::OutputFormat;
+use audit_relay::event::OutputFormat;
 use audit_relay::sources::azure_devops::convert::Converter;
 use audit_relay::sources::azure_devops::record::split_log;
 

@@ -4,7 +4,7 @@
 //! fails. Nothing is delivered and no checkpoint moves.
 
 use audit_relay::aws;
-use audit_relay::config::Source;
+use audit_relay::event::Source;
 use audit_relay::scheduled;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::atlassian::handler as atlassian;

@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use audit_relay::config::Source;
+use audit_relay::event::Source;
 use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::convert::Converter;
-use audit_relay::sources::cloudtrail::forward::{
-    forward_s3_object, forward_stream, ObjectCounts, ReadLimits,
-};
+use audit_relay::sources::cloudtrail::forward::{forward_s3_object, forward_stream, ObjectCounts};
 use audit_relay::sources::cloudtrail::notification::{self, ObjectRef};
 use audit_relay::{aws, s3_object};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,12 +33,11 @@ pub async fn run(source: Source, targets: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("--source {source} is not supported by this command");
     }
     let sdk = aws::sdk_config().await;
-    let (pipeline, _env) = Pipeline::from_env(&sdk).await?;
+    let (pipeline, env) = Pipeline::from_env(&sdk).await?;
+    let limits = CloudtrailConfig::load(&env)?.limits;
     let mut delivery = pipeline.delivery(source, None);
     let Pipeline { config, s3, .. } = pipeline;
     let converter = Converter::new(config.format, config.include_raw);
-    let limits =
-        ReadLimits { max_object_bytes: config.max_object_bytes, max_record_bytes: config.max_record_bytes };
 
     let mut expanded = Vec::new();
     for target in targets {

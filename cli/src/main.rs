@@ -31,7 +31,7 @@ mod validate;
 
 use std::path::PathBuf;
 
-use audit_relay::config::Source;
+use audit_relay::event::Source;
 use audit_relay::sources::atlassian::SavedPages;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -156,9 +156,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Normalize { source, format, include_raw, tenant, files } => {
             let format = match format {
-                FormatArg::Ocsf => audit_relay::config::OutputFormat::Ocsf,
-                FormatArg::Raw => audit_relay::config::OutputFormat::Raw,
-                FormatArg::Udm => audit_relay::config::OutputFormat::Udm,
+                FormatArg::Ocsf => audit_relay::event::OutputFormat::Ocsf,
+                FormatArg::Raw => audit_relay::event::OutputFormat::Raw,
+                FormatArg::Udm => audit_relay::event::OutputFormat::Udm,
             };
             match source {
                 SourceArg::Opensearch => opensearch::normalize(format, include_raw, &files).await,

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use audit_relay::config::{OutputFormat, Source};
+use audit_relay::event::{OutputFormat, Source};
 use audit_relay::sources::cloudtrail::convert::Converter;
 use audit_relay::sources::cloudtrail::reader::{RawRecord, RecordReader};
 

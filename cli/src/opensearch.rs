@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use audit_relay::config::{EnvReader, OutputFormat, Source};
+use audit_relay::env::EnvReader;
+use audit_relay::event::{OutputFormat, Source};
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::opensearch::backfill::{self, BackfillRequest};
 use audit_relay::sources::opensearch::config::OpensearchConfig;

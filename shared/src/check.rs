@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use url::Url;
 
-use crate::config::Source;
 use crate::dead_letter::DeadLetterStore;
 use crate::entra::EntraTokenSource;
+use crate::event::Source;
 use crate::poller::{epoch_ms, ApiHttp, CheckpointStore, Credential, FetchError, Poller, Stream, Window};
 use crate::probe::{host_of, Probe};
 use crate::setup::Pipeline;

@@ -13,8 +13,39 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::config::{DeadLetterConfig, Source};
+use crate::env::EnvReader;
+use crate::event::Source;
 use crate::probe::{self, Probe};
+
+/// `DLQ_BUCKET`: dead-letter bucket.
+pub const DLQ_BUCKET: &str = "DLQ_BUCKET";
+/// `DLQ_PREFIX`: dead-letter key prefix.
+pub const DLQ_PREFIX: &str = "DLQ_PREFIX";
+/// `DLQ_DIR`: local dead-letter directory (CLI use).
+pub const DLQ_DIR: &str = "DLQ_DIR";
+
+/// Where undeliverable events go.
+#[derive(Debug, Clone)]
+pub struct DeadLetterConfig {
+    /// `DLQ_BUCKET`: the bucket. Without it (and without `DLQ_DIR`) a batch that cannot be delivered
+    /// fails the invocation.
+    pub bucket: Option<String>,
+    /// `DLQ_PREFIX` (default `dlq/`).
+    pub prefix: String,
+    /// `DLQ_DIR`: a local directory instead of a bucket (for the CLI).
+    pub dir: Option<String>,
+}
+
+impl DeadLetterConfig {
+    /// Reads the settings.
+    pub fn from_env(env: &EnvReader) -> Self {
+        Self {
+            bucket: env.string(DLQ_BUCKET),
+            prefix: env.string(DLQ_PREFIX).unwrap_or_else(|| "dlq/".to_string()),
+            dir: env.string(DLQ_DIR),
+        }
+    }
+}
 
 /// Cap on the `reason` metadata value.
 const MAX_REASON_BYTES: usize = 1_024;

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
-use crate::config::{check_endpoint_url, ConfigError, EnvReader};
+use crate::env::{check_endpoint_url, ConfigError, EnvReader};
 use crate::secret::Secret;
 
 /// `AZURE_TENANT_ID`: the directory (tenant) id, or a verified domain of it.

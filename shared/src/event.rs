@@ -1,4 +1,8 @@
-//! The unit the delivery engine moves: one event already serialized in the output format.
+//! The unit the delivery engine moves: one event already serialized in the output format, and the
+//! names every layer tags events with: their source and their format.
+
+use std::fmt;
+use std::str::FromStr;
 
 /// One event ready for a sink: its JSON text (OCSF, raw source record, or UDM) and its time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +22,73 @@ impl OutboundEvent {
         serde_json::to_writer(&mut buffer, value).map_err(|e| format!("could not serialize: {e}"))?;
         let json = String::from_utf8(buffer).map_err(|e| format!("could not serialize: {e}"))?;
         Ok(Self { time_ms, json })
+    }
+}
+
+/// `SIEM_FORMAT` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// OCSF 1.8.0 events.
+    Ocsf,
+    /// The source record, untouched.
+    Raw,
+    /// Google SecOps UDM events.
+    Udm,
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "ocsf" => Ok(Self::Ocsf),
+            "raw" => Ok(Self::Raw),
+            "udm" => Ok(Self::Udm),
+            _ => Err("expected ocsf, raw or udm".to_string()),
+        }
+    }
+}
+
+/// The audit-log sources, by the names used everywhere (dead-letter prefixes, metrics, CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// AWS CloudTrail log files in S3.
+    Cloudtrail,
+    /// Amazon OpenSearch Service audit logs through CloudWatch Logs.
+    Opensearch,
+    /// Atlassian Cloud organization audit log, Jira and Confluence audit records.
+    Atlassian,
+    /// Azure DevOps audit log.
+    AzureDevops,
+}
+
+impl Source {
+    /// The source's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cloudtrail => "cloudtrail",
+            Self::Opensearch => "opensearch",
+            Self::Atlassian => "atlassian",
+            Self::AzureDevops => "azure_devops",
+        }
+    }
+}
+
+impl FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "cloudtrail" => Ok(Self::Cloudtrail),
+            "opensearch" => Ok(Self::Opensearch),
+            "atlassian" => Ok(Self::Atlassian),
+            "azure_devops" | "azure-devops" => Ok(Self::AzureDevops),
+            _ => Err("expected cloudtrail, opensearch, atlassian or azure_devops".to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

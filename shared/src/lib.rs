@@ -10,6 +10,7 @@ pub mod dead_letter;
 pub mod deadline;
 pub mod delivery;
 pub mod entra;
+pub mod env;
 pub mod event;
 pub mod metrics;
 pub mod ocsf;

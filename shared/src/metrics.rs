@@ -7,7 +7,7 @@ use std::io::Write;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::Source;
+use crate::event::Source;
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "AuditRelay";

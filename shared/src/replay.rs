@@ -14,10 +14,11 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Deserialize;
 
-use crate::config::{DeliverySettings, OutputFormat, Source};
 use crate::dead_letter::{DeadLetter, DeadLetterError, DeadLetterStore};
+use crate::delivery::DeliverySettings;
 use crate::delivery::{Delivery, DeliveryError};
 use crate::event::OutboundEvent;
+use crate::event::{OutputFormat, Source};
 use crate::sinks::Sink;
 use crate::timestamp::parse_rfc3339_ms;
 

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use lambda_runtime::LambdaEvent;
 
 use crate::check::{self, Report};
-use crate::config::{ConfigError, Source};
+use crate::env::ConfigError;
+use crate::event::Source;
 use crate::poller::{
     conclude, ApiHttp, CheckpointStore, PollSettings, Poller, PollerConfig, RunClock, RunError, RunSummary,
     Stream,

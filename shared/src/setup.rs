@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::aws;
-use crate::config::{Config, ConfigError, EnvReader, Source};
+use crate::config::Config;
 use crate::dead_letter::{self, DeadLetterStore};
 use crate::delivery::Delivery;
+use crate::env::{ConfigError, EnvReader};
+use crate::event::Source;
 use crate::sinks::{self, Sink, SinkError};
 
 /// Why start-up failed.
@@ -40,7 +42,7 @@ impl Pipeline {
         let env = EnvReader::from_process(Some(Arc::new(aws::secrets_client(sdk))));
         let config = Config::load(&env).await?;
         let s3 = aws::s3_client(sdk);
-        let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery)?)?;
+        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout)?)?;
         let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
         Ok((Self { config, s3, sink, dead_letter }, env))
     }

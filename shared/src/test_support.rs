@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::config::{DeliverySettings, SiemType, SinkConfig, Source};
 use crate::dead_letter::{DeadLetter, DeadLetterError, DeadLetterStore};
+use crate::delivery::DeliverySettings;
+use crate::env::EnvReader;
 use crate::event::OutboundEvent;
-use crate::secret::Secret;
+use crate::event::Source;
+use crate::sinks::{self, Sink};
 
 /// Delivery settings with the given concurrency and attempts, a 5 s timeout, no extra caps.
 pub fn settings(concurrency: usize, max_attempts: u32) -> DeliverySettings {
@@ -23,20 +25,20 @@ pub fn settings(concurrency: usize, max_attempts: u32) -> DeliverySettings {
     }
 }
 
-/// A sink configuration for `siem_type` posting to `url` with `token`.
-pub fn sink_config(siem_type: SiemType, url: &str, token: Option<&str>) -> SinkConfig {
-    SinkConfig {
-        siem_type,
-        url: Some(url::Url::parse(url).unwrap()),
-        token: token.map(Secret::new),
-        webhook_secret: None,
-        splunk_index: None,
-        splunk_sourcetype: None,
-        splunk_host: "relay-host".to_string(),
-        datadog_service: "audit-relay".to_string(),
-        datadog_tags: None,
-        secops_api: None,
-    }
+/// The sink `SIEM_TYPE=siem_type` posting to `url` with `token` (and any `extra` variables),
+/// configured the way the functions do it.
+pub async fn sink(
+    siem_type: &str,
+    url: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    settings: &DeliverySettings,
+) -> Arc<dyn Sink> {
+    let mut vars = vec![("SIEM_TYPE", siem_type), ("SIEM_URL", url)];
+    vars.extend(token.map(|token| ("SIEM_TOKEN", token)));
+    vars.extend_from_slice(extra);
+    let loaded = sinks::load(&EnvReader::from_map(vars, None)).await.unwrap();
+    loaded.build(sinks::http_client(settings.request_timeout).unwrap()).unwrap()
 }
 
 /// A small OCSF-like event numbered `i`, at 1426279439.123 s + `i` s.

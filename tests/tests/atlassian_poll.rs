@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use audit_relay::config::{Config, EnvReader, Source};
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
+use audit_relay::event::Source;
 use audit_relay::poller::RunError as HandlerError;
 use audit_relay::poller::{ApiHttp, Checkpoint, PollSettings, PollerConfig, RunClock, StreamStatus};
 use audit_relay::scheduled::{handle, poll, Scheduled};
@@ -165,7 +167,7 @@ impl Setup {
         let env = EnvReader::from_map(all, None);
         let config = Config::load(&env).await.unwrap();
         let s3 = self.moto.s3_client();
-        let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
         let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
         let atlassian = AtlassianConfig::load(&env).await.unwrap();
         let poller = PollerConfig::load(&env).unwrap();

@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
-use audit_relay::config::{Config, EnvReader};
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
 use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::handle;
 use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
@@ -28,7 +30,7 @@ async fn deps(moto: &moto::MotoServer, hec_uri: &str, dlq_bucket: &str) -> Pipel
     );
     let config = Config::load(&env).await.unwrap();
     let s3 = moto.s3_client();
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
     let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
     Pipeline { s3, sink, dead_letter, config }
 }
@@ -97,7 +99,9 @@ async fn sqs_batch_delivers_every_record_once_skips_digests_and_fails_only_the_c
         ("m-test", json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": trail}).to_string()),
     ]);
     let deps = deps(&moto, &hec.uri(), &dlq).await;
-    let response = handle(&deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let response = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap();
 
     assert_eq!(response, json!({"batchItemFailures": [{"itemIdentifier": "m-corrupt"}]}));
     let events = hec_events(&hec).await;
@@ -122,7 +126,10 @@ async fn truncated_object_delivers_records_before_the_cut_and_names_the_key() {
 
     let deps = deps(&moto, &hec.uri(), &dlq).await;
     let payload: Value = serde_json::from_str(&s3_notification(&trail, &[&key])).unwrap();
-    let error = handle(&deps, LambdaEvent::new(payload, Context::default())).await.unwrap_err().to_string();
+    let error = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap_err()
+        .to_string();
 
     assert!(error.contains(&key), "{error}");
     assert!(error.contains("corrupt gzip"), "{error}");
@@ -155,7 +162,9 @@ async fn eventbridge_object_created_forwards_the_bundled_sample() {
         "detail": {"version": "0", "bucket": {"name": trail}, "object": {"key": key, "size": 2444},
                    "request-id": "57H08PA84AB1JZW0", "requester": "cloudtrail.amazonaws.com", "reason": "PutObject"}});
     let deps = deps(&moto, &hec.uri(), &dlq).await;
-    let summary = handle(&deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let summary = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap();
 
     assert_eq!(summary["objects"], 1);
     assert_eq!(summary["records"], 7);
@@ -189,7 +198,10 @@ async fn bundled_invoke_payloads_forward_the_bundled_samples() {
         let deps = deps(&moto, &hec.uri(), &dlq).await;
         let text = std::fs::read_to_string(format!("{events_dir}/{payload_file}")).unwrap();
         let payload: Value = serde_json::from_str(&text).unwrap();
-        let response = handle(&deps, LambdaEvent::new(payload, Context::default())).await.unwrap();
+        let response =
+            handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
+                .await
+                .unwrap();
         if let Some(failures) = response.get("batchItemFailures") {
             assert_eq!(failures, &json!([]), "{payload_file}");
         }

@@ -9,11 +9,12 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use audit_relay::config::{DeliverySettings, SiemType, SinkConfig, Source};
 use audit_relay::dead_letter::{DeadLetter, DeadLetterStore, S3DeadLetter};
+use audit_relay::delivery::DeliverySettings;
 use audit_relay::delivery::{Delivery, DeliveryError, DeliveryReport};
+use audit_relay::env::EnvReader;
 use audit_relay::event::OutboundEvent;
-use audit_relay::secret::Secret;
+use audit_relay::event::Source;
 use audit_relay::sinks;
 use audit_relay_tests::moto;
 use wiremock::matchers::method;
@@ -119,19 +120,15 @@ async fn dead_letters_are_gzip_ndjson_under_the_dated_source_prefix_with_metadat
     assert_eq!(object.metadata, expected);
 }
 
-fn hec_config(uri: &str) -> SinkConfig {
-    SinkConfig {
-        siem_type: SiemType::SplunkHec,
-        url: Some(format!("{uri}/services/collector/event").parse().unwrap()),
-        token: Some(Secret::new("hec-token-xyz")),
-        webhook_secret: None,
-        splunk_index: None,
-        splunk_sourcetype: None,
-        splunk_host: "relay".to_string(),
-        datadog_service: "audit-relay".to_string(),
-        datadog_tags: None,
-        secops_api: None,
-    }
+/// The Splunk HEC sink at `uri`, configured as the functions configure it.
+async fn hec_sink(uri: &str, settings: &DeliverySettings) -> Arc<dyn sinks::Sink> {
+    let url = format!("{uri}/services/collector/event");
+    let env = EnvReader::from_map(
+        [("SIEM_TYPE", "splunk_hec"), ("SIEM_URL", url.as_str()), ("SIEM_TOKEN", "hec-token-xyz")],
+        None,
+    );
+    let loaded = sinks::load(&env).await.unwrap();
+    loaded.build(sinks::http_client(settings.request_timeout).unwrap()).unwrap()
 }
 
 fn settings() -> DeliverySettings {
@@ -156,7 +153,7 @@ async fn a_batch_refused_by_splunk_lands_in_the_bucket_with_the_hec_reason() {
         .mount(&hec)
         .await;
     let settings = settings();
-    let sink = sinks::build(&hec_config(&hec.uri()), sinks::http_client(&settings).unwrap()).unwrap();
+    let sink = hec_sink(&hec.uri(), &settings).await;
     let store: Arc<dyn DeadLetterStore> = Arc::new(S3DeadLetter::new(client.clone(), &bucket, "dlq/"));
     let before = utc_date_path(SystemTime::now());
     let mut delivery = Delivery::new(sink, store, &settings, Source::Cloudtrail, None);
@@ -218,7 +215,7 @@ async fn a_missing_bucket_while_the_sink_refuses_fails_the_run() {
         .mount(&hec)
         .await;
     let settings = settings();
-    let sink = sinks::build(&hec_config(&hec.uri()), sinks::http_client(&settings).unwrap()).unwrap();
+    let sink = hec_sink(&hec.uri(), &settings).await;
     let store = Arc::new(S3DeadLetter::new(moto.s3_client(), "no-such-bucket", "dlq/"));
     let mut delivery = Delivery::new(sink, store, &settings, Source::Cloudtrail, None);
     for i in 0..2 {

@@ -8,8 +8,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::TcpListener;
 
-use audit_relay::config::{Config, EnvReader};
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
 use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::{handle, HandlerError};
 use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::proxy::{self, Fault};
@@ -37,7 +39,7 @@ async fn pipeline(
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
     let s3 = audit_relay::aws::s3_client(&moto.sdk_config().to_builder().endpoint_url(s3_endpoint).build());
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
     let dead_letter = dead_letter::from_config(&config.dead_letter, Some(moto.s3_client()));
     Pipeline { s3, sink, dead_letter, config }
 }
@@ -103,8 +105,13 @@ async fn get_object_cut_mid_body_is_read_again_and_every_record_arrives_once() {
     .await;
 
     let deps = pipeline(&moto, &s3_proxy.uri(), &hec.uri(), &[("DLQ_BUCKET", &state)]).await;
-    let summary =
-        handle(&deps, LambdaEvent::new(s3_notification(&trail, &key), Context::default())).await.unwrap();
+    let summary = handle(
+        &deps,
+        &CloudtrailConfig::default(),
+        LambdaEvent::new(s3_notification(&trail, &key), Context::default()),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(s3_proxy.faults(), 1, "the first GetObject body was cut");
     assert_eq!(summary["objects"], 1);
@@ -142,7 +149,9 @@ async fn siem_down_and_dead_letter_bucket_missing_fails_the_invocation() {
     let deps = pipeline(&moto, moto.endpoint(), &siem, &extra).await;
 
     let payload = sqs_batch("m-1", &s3_notification(&trail, &key));
-    let error = handle(&deps, LambdaEvent::new(payload, Context::default())).await.unwrap_err();
+    let error = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap_err();
 
     let HandlerError::Delivery(lost) = &error else { panic!("not a delivery error: {error}") };
     let audit_relay::delivery::DeliveryError::Lost { events, reason } = lost;
@@ -185,8 +194,13 @@ async fn siem_connection_closed_mid_request_is_retried_and_delivered_once() {
 
     let extra = [("DLQ_BUCKET", state.as_str()), ("SINK_CONCURRENCY", "1")];
     let deps = pipeline(&moto, moto.endpoint(), &siem_proxy.uri(), &extra).await;
-    let summary =
-        handle(&deps, LambdaEvent::new(s3_notification(&trail, &key), Context::default())).await.unwrap();
+    let summary = handle(
+        &deps,
+        &CloudtrailConfig::default(),
+        LambdaEvent::new(s3_notification(&trail, &key), Context::default()),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(siem_proxy.faults(), 1);
     assert_eq!(summary["records"], RECORDS);

@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use audit_relay::config::{Config, EnvReader, Source};
+use audit_relay::config::Config;
 use audit_relay::dead_letter::NoDeadLetter;
 use audit_relay::delivery::Delivery;
+use audit_relay::env::EnvReader;
+use audit_relay::event::Source;
 use audit_relay::setup::Pipeline;
 use audit_relay::sinks;
 use audit_relay::sources::opensearch::backfill::{backfill, logs_client, BackfillError, BackfillRequest};
@@ -52,7 +54,7 @@ async fn hec_config(hec_uri: &str) -> Config {
 }
 
 fn delivery(config: &Config) -> Delivery {
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
     Delivery::new(sink, Arc::new(NoDeadLetter), &config.delivery, Source::Opensearch, None)
 }
 
@@ -141,13 +143,15 @@ async fn backfill_reads_every_page_and_yields_the_events_the_subscription_would(
             log_events: stored.iter().filter(|(s, _)| s == stream).map(|(_, e)| e.clone()).collect(),
             policy_level: None,
         };
-        let sink =
-            sinks::build(&live_config.sink, sinks::http_client(&live_config.delivery).unwrap()).unwrap();
+        let sink = live_config
+            .sink
+            .build(sinks::http_client(live_config.delivery.request_timeout).unwrap())
+            .unwrap();
         let deps = Pipeline {
             s3: moto.s3_client(),
             sink,
             dead_letter: audit_relay::dead_letter::from_config(
-                &audit_relay::config::DeadLetterConfig {
+                &audit_relay::dead_letter::DeadLetterConfig {
                     bucket: None,
                     prefix: "dlq/".to_string(),
                     dir: Some(dlq.path().display().to_string()),

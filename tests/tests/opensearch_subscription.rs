@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use audit_relay::config::EnvReader;
+use audit_relay::env::EnvReader;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::opensearch::config::OpensearchConfig;
 use audit_relay::sources::opensearch::handler::handle;

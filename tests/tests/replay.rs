@@ -3,8 +3,10 @@
 //! again stay, and a second replay sends nothing twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use audit_relay::config::{Config, EnvReader, OutputFormat, Source};
+use audit_relay::config::Config;
 use audit_relay::dead_letter::{DeadLetter, DeadLetterStore, S3DeadLetter};
+use audit_relay::env::EnvReader;
+use audit_relay::event::{OutputFormat, Source};
 use audit_relay::replay::Replayer;
 use audit_relay::sinks;
 use audit_relay_tests::moto;
@@ -26,7 +28,7 @@ async fn replayer(moto: &moto::MotoServer, hec: &MockServer) -> Replayer {
         None,
     );
     let config = Config::load(&env).await.unwrap();
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
     Replayer { s3: moto.s3_client(), sink, settings: config.delivery, format: OutputFormat::Ocsf }
 }
 

@@ -10,8 +10,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_relay::config::{Config, EnvReader};
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
 use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::handle;
 use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::{corpus, moto};
@@ -79,13 +81,13 @@ async fn echo(status: u16, delay: Duration) -> MockServer {
 async fn run(moto: &moto::MotoServer, vars: Vec<(&str, String)>) -> String {
     let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
     let s3 = moto.s3_client();
-    let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
     let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
     let deps = Pipeline { s3, sink, dead_letter, config };
     let payload = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "trail"},
         "object": {"key": KEY, "size": 1}}}]});
-    match handle(&deps, LambdaEvent::new(payload, Context::default())).await {
+    match handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default())).await {
         Ok(summary) => {
             assert_eq!(summary["dead_lettered"], RECORDS, "{summary}");
             summary.to_string()
@@ -332,7 +334,8 @@ async fn configuration_errors_never_show_credentials() {
         ];
         let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
         assert_no_secret("the configuration's Debug", &format!("{config:?}"), &secrets);
-        let error = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).err().unwrap();
+        let error =
+            config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).err().unwrap();
         assert_no_secret("a sink error", &format!("{error} {error:?}"), &secrets);
     }
 }
@@ -385,7 +388,7 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
     let mut probes = String::new();
     for vars in configs {
         let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
-        let sink = sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
         let probe = sink.check(Duration::from_secs(5)).await;
         assert!(!probe.ok, "{probe:?}");
         probes.push_str(&format!("{probe:?}\n"));

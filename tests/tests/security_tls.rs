@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use audit_relay::config::{Config, EnvReader, Source};
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
+use audit_relay::event::Source;
 use audit_relay::poller::{ApiHttp, PollSettings, PollerConfig, RunClock};
 use audit_relay::scheduled::{poll, Scheduled};
 use audit_relay::sinks::Sink;
@@ -105,7 +107,7 @@ async fn every_sink_refuses_a_certificate_it_cannot_verify_before_sending_the_ba
         .await
         .unwrap();
         let sink: Arc<dyn Sink> =
-            sinks::build(&config.sink, sinks::http_client(&config.delivery).unwrap()).unwrap();
+            config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
         let reply = sink.send(Bytes::from_static(b"{\"event\":1}\n"), 1, Duration::from_secs(5)).await;
         assert_eq!(reply.verdict, Verdict::Retry, "{siem_type}: {}", reply.summary);
         assert_eq!(reply.status, None, "{siem_type}: no HTTP answer without a trusted certificate");

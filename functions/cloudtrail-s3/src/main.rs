@@ -2,6 +2,7 @@
 //! EventBridge), normalizes every record to OCSF and forwards it to the configured SIEM.
 
 use audit_relay::setup::Pipeline;
+use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::handle;
 use audit_relay::{aws, telemetry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -10,6 +11,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let sdk = aws::sdk_config().await;
-    let (pipeline, _env) = Pipeline::from_env(&sdk).await?;
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&pipeline, event))).await
+    let (pipeline, env) = Pipeline::from_env(&sdk).await?;
+    let source = CloudtrailConfig::load(&env)?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&pipeline, &source, event))).await
 }

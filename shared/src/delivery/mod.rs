@@ -17,6 +17,7 @@
 
 mod batch;
 mod retry;
+mod settings;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,9 +29,10 @@ use tokio::task::JoinSet;
 use self::batch::{reframe, Added, Batch, BatchLimits, Sealed};
 use self::retry::RetryPolicy;
 pub use self::retry::{BACKOFF_BASE, BACKOFF_CAP, DEADLINE_MARGIN, MAX_RETRY_AFTER};
-use crate::config::{DeliverySettings, OutputFormat, Source};
+pub use self::settings::DeliverySettings;
 use crate::dead_letter::{DeadLetter, DeadLetterStore};
 use crate::event::OutboundEvent;
+use crate::event::{OutputFormat, Source};
 use crate::metrics::InvocationMetrics;
 use crate::sinks::{EncodeContext, Encoder, Reply, Sink, Verdict};
 

@@ -11,15 +11,14 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
-use crate::config::SiemType;
-use crate::sinks::{self, EncodeContext, Encoder, NdjsonEncoder, Reply, Sink, SinkLimits, Verdict};
-use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
+use crate::sinks::{EncodeContext, Encoder, NdjsonEncoder, Reply, Sink, SinkLimits, Verdict};
+use crate::test_support::{event, gunzip, settings, RecordingDeadLetter};
 
 const FAST: Duration = Duration::from_millis(20);
 
 async fn http_sink(server: &MockServer, settings: &DeliverySettings) -> Arc<dyn Sink> {
-    let config = sink_config(SiemType::Http, &format!("{}/in", server.uri()), Some("tok-secret"));
-    sinks::build(&config, sinks::http_client(settings).unwrap()).unwrap()
+    crate::test_support::sink("http", &format!("{}/in", server.uri()), Some("tok-secret"), &[], settings)
+        .await
 }
 
 fn lines(n: usize) -> Vec<String> {
@@ -449,8 +448,8 @@ async fn concurrent_requests_never_exceed_the_setting() {
 async fn connection_errors_are_retried_then_dead_lettered_with_the_cause() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let settings = settings(1, 2);
-    let config = sink_config(SiemType::Http, &format!("http://127.0.0.1:{port}/in"), None);
-    let sink = sinks::build(&config, sinks::http_client(&settings).unwrap()).unwrap();
+    let sink =
+        crate::test_support::sink("http", &format!("http://127.0.0.1:{port}/in"), None, &[], &settings).await;
     let store = RecordingDeadLetter::new();
     let mut delivery =
         Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None).with_backoff(FAST, FAST);

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::checkpoint::{CheckpointStore, DirCheckpointStore, S3CheckpointStore};
-use crate::config::{ConfigError, EnvReader, Source};
+use crate::env::{ConfigError, EnvReader};
+use crate::event::Source;
 
 /// `CHECKPOINT_BUCKET`: the bucket holding checkpoints.
 pub const CHECKPOINT_BUCKET: &str = "CHECKPOINT_BUCKET";

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::run::{epoch_ms, RunReport, StreamReport};
-use crate::config::Source;
+use crate::event::Source;
 
 /// What one invocation did.
 #[derive(Debug, Serialize)]

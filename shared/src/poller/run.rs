@@ -13,10 +13,12 @@ use super::config::PollerConfig;
 use super::http::{ApiHttp, FetchError};
 use super::pace::Pacer;
 use super::seen::SeenIds;
-use crate::config::{Config, DeliverySettings, OutputFormat, Source};
+use crate::config::Config;
 use crate::dead_letter::DeadLetterStore;
+use crate::delivery::DeliverySettings;
 use crate::delivery::{Delivery, DeliveryError, DeliveryReport};
 use crate::event::OutboundEvent;
+use crate::event::{OutputFormat, Source};
 use crate::sinks::Sink;
 use crate::timestamp::format_rfc3339_ms;
 

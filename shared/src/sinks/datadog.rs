@@ -21,11 +21,12 @@ use reqwest::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use super::{
-    check_request, classify_status, escape_json_into, execute, json_string, push_decimal, required_url,
-    secret_header, EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits,
+    check_request, classify_status, escape_json_into, execute, json_string, push_decimal,
+    required_credential, required_url, secret_header, EncodeContext, Encoder, Framing, Reply, Sink,
+    SinkError, SinkKind, SinkLimits, SinkSettings, SIEM_TOKEN,
 };
-use crate::config::{OutputFormat, SinkConfig, Source};
-use crate::event::OutboundEvent;
+use crate::env::{ConfigError, EnvReader};
+use crate::event::{OutboundEvent, OutputFormat, Source};
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
@@ -36,6 +37,48 @@ pub const MAX_EVENTS: usize = 1_000;
 /// Cap on one entry; larger ones would be truncated by Datadog, so they are dead-lettered.
 pub const MAX_ENTRY_BYTES: usize = 1_000_000;
 const NAME: &str = "datadog";
+
+/// `DD_SERVICE`: Datadog `service`.
+pub const DD_SERVICE: &str = "DD_SERVICE";
+/// `DD_TAGS`: Datadog `ddtags`.
+pub const DD_TAGS: &str = "DD_TAGS";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The Datadog sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`: `https://http-intake.logs.<site>/api/v2/logs`.
+    url: url::Url,
+    /// `SIEM_TOKEN`: the API key.
+    token: Secret,
+    /// `DD_SERVICE` (default `audit-relay`).
+    service: String,
+    /// `DD_TAGS`: extra `ddtags` (`k:v,k:v`).
+    tags: Option<String>,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        Ok(Arc::new(Self {
+            url: required_url(env, NAME)?,
+            token: required_credential(env, SIEM_TOKEN, NAME).await?,
+            service: env.string(DD_SERVICE).unwrap_or_else(|| "audit-relay".to_string()),
+            tags: env.string(DD_TAGS),
+        }))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(DatadogSink::new(self, http)?))
+    }
+}
 
 /// The Datadog Logs sink.
 pub struct DatadogSink {
@@ -48,15 +91,15 @@ pub struct DatadogSink {
 }
 
 impl DatadogSink {
-    /// A sink posting to `config.url` with `config.token` as the API key.
-    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
+    /// A sink posting to the settings' URL with their API key.
+    pub(crate) fn new(settings: &Settings, http: reqwest::Client) -> Result<Self, SinkError> {
         Ok(Self {
             http,
-            url: required_url(config, NAME)?,
-            api_key: secret_header(config.token.as_ref(), "", NAME, crate::config::SIEM_TOKEN)?,
-            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
-            service: config.datadog_service.clone(),
-            tags: config.datadog_tags.clone(),
+            url: settings.url.clone(),
+            api_key: secret_header(&settings.token, "", NAME, SIEM_TOKEN)?,
+            token: settings.token.clone(),
+            service: settings.service.clone(),
+            tags: settings.tags.clone(),
         })
     }
 }

@@ -14,9 +14,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE
 
 use super::{
     check_request, classify_status, execute, required_url, secret_header, EncodeContext, Encoder,
-    NdjsonEncoder, Reply, Sink, SinkError, SinkLimits,
+    NdjsonEncoder, Reply, Sink, SinkError, SinkKind, SinkLimits, SinkSettings, SIEM_TOKEN,
 };
-use crate::config::SinkConfig;
+use crate::env::{ConfigError, EnvReader};
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
@@ -25,6 +25,34 @@ pub const MAX_BODY_BYTES: usize = 4_000_000;
 /// Default cap on events in one request.
 pub const MAX_EVENTS: usize = 10_000;
 const NAME: &str = "http";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The HTTP sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`: where to post.
+    url: url::Url,
+    /// `SIEM_TOKEN`: a bearer token, optional.
+    token: Option<Secret>,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        Ok(Arc::new(Self { url: required_url(env, NAME)?, token: env.credential(SIEM_TOKEN).await? }))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(HttpSink::new(self, http)?))
+    }
+}
 
 /// The generic HTTP sink.
 pub struct HttpSink {
@@ -37,19 +65,18 @@ pub struct HttpSink {
 }
 
 impl HttpSink {
-    /// A sink posting to `config.url`, with a bearer token when `config.token` is set.
-    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
-        let authorization = match &config.token {
-            Some(token) => Some(secret_header(Some(token), "Bearer ", NAME, crate::config::SIEM_TOKEN)?),
+    /// A sink posting to the settings' URL, with a bearer token when they hold one.
+    pub(crate) fn new(settings: &Settings, http: reqwest::Client) -> Result<Self, SinkError> {
+        let authorization = match &settings.token {
+            Some(token) => Some(secret_header(token, "Bearer ", NAME, SIEM_TOKEN)?),
             None => None,
         };
-        let url = required_url(config, NAME)?;
         Ok(Self {
             http,
-            url_secrets: url_secrets(&url),
-            url,
+            url_secrets: url_secrets(&settings.url),
+            url: settings.url.clone(),
             authorization,
-            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
+            token: settings.token.clone().unwrap_or_else(|| Secret::new("")),
         })
     }
 }
@@ -126,10 +153,12 @@ mod tests {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use crate::config::{SiemType, Source};
+    use super::Settings;
     use crate::delivery::{Delivery, DeliveryReport};
-    use crate::sinks::{build, http_client};
-    use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
+    use crate::event::Source;
+    use crate::secret::Secret;
+    use crate::sinks::{http_client, SinkSettings as _};
+    use crate::test_support::{event, gunzip, settings, RecordingDeadLetter};
 
     #[tokio::test]
     async fn posts_gzip_ndjson_with_a_bearer_token_only_when_set() {
@@ -144,8 +173,11 @@ mod tests {
                 .mount(&server)
                 .await;
             let settings = settings(1, 1);
-            let config = sink_config(SiemType::Http, &format!("{}/ingest", server.uri()), token);
-            let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+            let config = Settings {
+                url: format!("{}/ingest", server.uri()).parse().unwrap(),
+                token: token.map(Secret::new),
+            };
+            let sink = config.build(http_client(settings.request_timeout).unwrap()).unwrap();
             let mut delivery =
                 Delivery::new(sink, RecordingDeadLetter::new(), &settings, Source::Cloudtrail, None);
             for i in 0..2 {
@@ -197,8 +229,11 @@ mod tests {
                 .expect(1)
                 .mount(&server)
                 .await;
-            let config = sink_config(SiemType::Http, &format!("{}/ingest", server.uri()), Some("bearer-tok"));
-            let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+            let config = Settings {
+                url: format!("{}/ingest", server.uri()).parse().unwrap(),
+                token: Some(Secret::new("bearer-tok")),
+            };
+            let sink = config.build(http_client(settings(1, 1).request_timeout).unwrap()).unwrap();
             let probe = sink.check(std::time::Duration::from_secs(5)).await;
             assert_eq!(probe.ok, ok, "{status}: {probe:?}");
             assert_eq!(probe.hint.is_some(), !ok);

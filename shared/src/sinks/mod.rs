@@ -8,15 +8,23 @@
 //!   as one *record* to a request body, and can give the original event text back from a record
 //!   (for the dead-letter store and for resending part of a batch);
 //! * the [`Sink`] itself, which sends a finished body and says what the response means ([`Reply`]).
+//!
+//! Each sink module owns its name, its settings (read from the environment by the sink itself, as a
+//! [`SinkSettings`]), its limits, encoder and response rules; `registry.rs` lists them for
+//! `SIEM_TYPE`. Adding a sink: its module, one line in the registry, its section in docs/sinks.md.
 
 pub mod datadog;
 pub mod http;
+mod registry;
 pub mod secops_api;
 pub mod secops_webhook;
 pub mod splunk_hec;
 pub mod stdout;
 
 use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -26,10 +34,19 @@ use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
 use crate::backoff::parse_retry_after;
-use crate::config::{OutputFormat, SiemType, SinkConfig, Source};
-use crate::event::OutboundEvent;
+use crate::env::{ConfigError, EnvReader};
+use crate::event::{OutboundEvent, OutputFormat, Source};
 use crate::probe::Probe;
 use crate::secret::Secret;
+
+/// `SIEM_TYPE`: which sink receives the events.
+pub const SIEM_TYPE: &str = "SIEM_TYPE";
+/// `SIEM_URL`: the sink's endpoint.
+pub const SIEM_URL: &str = "SIEM_URL";
+/// `SIEM_TOKEN`: the sink's credential.
+pub const SIEM_TOKEN: &str = "SIEM_TOKEN";
+/// The sink when `SIEM_TYPE` is unset.
+const DEFAULT_SINK: &str = "stdout";
 
 /// How many bytes of a response body are read (enough for any error document the sinks parse).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -39,14 +56,6 @@ pub const RESPONSE_SUMMARY_BYTES: usize = 256;
 /// Why a sink could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    /// A setting the sink needs is missing (configuration validation should have caught it).
-    #[error("{sink}: {variable} is required")]
-    Missing {
-        /// The sink (`SIEM_TYPE` value).
-        sink: &'static str,
-        /// The missing variable.
-        variable: &'static str,
-    },
     /// A credential cannot be sent as an HTTP header (it holds control characters).
     #[error("{sink}: {variable} is not a valid HTTP header value")]
     InvalidHeader {
@@ -180,25 +189,69 @@ pub trait Sink: Send + Sync {
     async fn check(&self, timeout: Duration) -> Probe;
 }
 
-/// Builds the sink chosen by `SIEM_TYPE`. The configuration has already checked that the URL and
-/// credentials the type needs are present; their absence is still an error here, never a panic.
-pub fn build(config: &SinkConfig, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
-    Ok(match config.siem_type {
-        SiemType::SplunkHec => Arc::new(splunk_hec::SplunkHecSink::new(config, http)?),
-        SiemType::Datadog => Arc::new(datadog::DatadogSink::new(config, http)?),
-        SiemType::SecopsWebhook => Arc::new(secops_webhook::SecopsWebhookSink::new(config, http)?),
-        SiemType::SecopsApi => Arc::new(secops_api::SecopsApiSink::new(config, http)?),
-        SiemType::Http => Arc::new(http::HttpSink::new(config, http)?),
-        SiemType::Stdout => Arc::new(stdout::StdoutSink::new()),
+/// One sink's validated settings, read from the environment by the sink's own module.
+pub trait SinkSettings: fmt::Debug + Send + Sync {
+    /// The sink's name, as in `SIEM_TYPE`.
+    fn name(&self) -> &'static str;
+    /// The output format when `SIEM_FORMAT` is `chosen` (`None`: unset), or why this sink cannot
+    /// take that format.
+    fn format(&self, chosen: Option<OutputFormat>) -> Result<OutputFormat, &'static str> {
+        Ok(chosen.unwrap_or(OutputFormat::Ocsf))
+    }
+    /// The sink, sending through `http`.
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError>;
+}
+
+/// What a sink's settings loader returns.
+pub type LoadFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Arc<dyn SinkSettings>, ConfigError>> + Send + 'a>>;
+
+/// A sink `SIEM_TYPE` can name: its name and how it reads its settings.
+pub struct SinkKind {
+    /// The `SIEM_TYPE` value.
+    pub name: &'static str,
+    /// Reads and validates the sink's settings.
+    pub load: for<'a> fn(&'a EnvReader) -> LoadFuture<'a>,
+}
+
+/// The settings of the sink `SIEM_TYPE` names (default `stdout`), read by that sink.
+pub async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+    let name = env.string(SIEM_TYPE).map_or_else(|| DEFAULT_SINK.to_string(), |v| v.to_ascii_lowercase());
+    match registry::SINKS.iter().find(|kind| kind.name == name) {
+        Some(kind) => (kind.load)(env).await,
+        None => {
+            let names: Vec<&str> = registry::SINKS.iter().map(|kind| kind.name).collect();
+            Err(ConfigError::invalid(SIEM_TYPE, name, &format!("expected one of {}", names.join(", "))))
+        }
+    }
+}
+
+/// `SIEM_URL`, required by the sink `sink`.
+pub(crate) fn required_url(env: &EnvReader, sink: &str) -> Result<url::Url, ConfigError> {
+    env.endpoint_url(SIEM_URL)?.ok_or_else(|| ConfigError::Missing {
+        variable: SIEM_URL.to_string(),
+        reason: format!("when SIEM_TYPE is {sink}"),
     })
 }
 
-/// The HTTP client every sink shares: rustls with certificate validation, the request timeout of
-/// `settings`, and the user agent `audit-relay/<version>`.
-pub fn http_client(settings: &crate::config::DeliverySettings) -> Result<reqwest::Client, SinkError> {
+/// The credential `variable` (or `variable_SECRET_ARN`), required by the sink `sink`.
+pub(crate) async fn required_credential(
+    env: &EnvReader,
+    variable: &str,
+    sink: &str,
+) -> Result<Secret, ConfigError> {
+    env.credential(variable).await?.ok_or_else(|| ConfigError::Missing {
+        variable: variable.to_string(),
+        reason: format!("(or {variable}_SECRET_ARN) when SIEM_TYPE is {sink}"),
+    })
+}
+
+/// The HTTP client every sink shares: rustls with certificate validation, `request_timeout`,
+/// and the user agent `audit-relay/<version>`.
+pub fn http_client(request_timeout: Duration) -> Result<reqwest::Client, SinkError> {
     reqwest::Client::builder()
-        .timeout(settings.request_timeout)
-        .connect_timeout(settings.request_timeout.min(Duration::from_secs(10)))
+        .timeout(request_timeout)
+        .connect_timeout(request_timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("audit-relay/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(SinkError::Client)
@@ -222,19 +275,13 @@ impl Encoder for NdjsonEncoder {
     }
 }
 
-/// The URL a sink posts to, or [`SinkError::Missing`].
-fn required_url(config: &SinkConfig, sink: &'static str) -> Result<url::Url, SinkError> {
-    config.url.clone().ok_or(SinkError::Missing { sink, variable: crate::config::SIEM_URL })
-}
-
 /// A credential as a sensitive header value (redacted from the HTTP client's debug output).
 fn secret_header(
-    secret: Option<&Secret>,
+    secret: &Secret,
     prefix: &str,
     sink: &'static str,
     variable: &'static str,
 ) -> Result<HeaderValue, SinkError> {
-    let secret = secret.ok_or(SinkError::Missing { sink, variable })?;
     let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose()))
         .map_err(|_| SinkError::InvalidHeader { sink, variable })?;
     value.set_sensitive(true);

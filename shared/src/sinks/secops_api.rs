@@ -29,16 +29,108 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::{
-    classify_status, execute, required_url, EncodeContext, Encoder, Framing, Reply, Sink, SinkError,
-    SinkLimits, Verdict,
+    classify_status, execute, required_credential, EncodeContext, Encoder, Framing, Reply, Sink, SinkError,
+    SinkKind, SinkLimits, SinkSettings, Verdict, SIEM_URL,
 };
-use crate::config::{check_endpoint_url, SinkConfig, SECOPS_SERVICE_ACCOUNT_JSON, SECOPS_TOKEN_URL};
-use crate::event::OutboundEvent;
+use crate::env::{check_endpoint_url, ConfigError, EnvReader};
+use crate::event::{OutboundEvent, OutputFormat};
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Cap on one request body.
 pub const MAX_BODY_BYTES: usize = 1_000_000;
+/// `SECOPS_SERVICE_ACCOUNT_JSON`: the Google service-account key (JSON).
+pub const SECOPS_SERVICE_ACCOUNT_JSON: &str = "SECOPS_SERVICE_ACCOUNT_JSON";
+/// `SECOPS_TOKEN_URL`: the OAuth token endpoint.
+pub const SECOPS_TOKEN_URL: &str = "SECOPS_TOKEN_URL";
+/// `SECOPS_PROJECT`: the Google Cloud project of the SecOps instance (builds the import URL).
+pub const SECOPS_PROJECT: &str = "SECOPS_PROJECT";
+/// `SECOPS_LOCATION`: the SecOps instance's region, e.g. `us`, `europe` (builds the import URL).
+pub const SECOPS_LOCATION: &str = "SECOPS_LOCATION";
+/// `SECOPS_INSTANCE`: the SecOps instance (customer) id (builds the import URL).
+pub const SECOPS_INSTANCE: &str = "SECOPS_INSTANCE";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The `events:import` sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`, or the URL built from `SECOPS_PROJECT`, `SECOPS_LOCATION`, `SECOPS_INSTANCE`.
+    url: Url,
+    /// `SECOPS_SERVICE_ACCOUNT_JSON`: the service-account key file's JSON.
+    service_account: Secret,
+    /// `SECOPS_TOKEN_URL`: default the key's `token_uri`, else [`DEFAULT_TOKEN_URL`].
+    token_url: Option<Url>,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        Ok(Arc::new(Self::read(env).await?))
+    }
+
+    async fn read(env: &EnvReader) -> Result<Self, ConfigError> {
+        let url = match env.endpoint_url(SIEM_URL)? {
+            Some(url) => url,
+            None => secops_import_url(env)?,
+        };
+        Ok(Self {
+            url,
+            service_account: required_credential(env, SECOPS_SERVICE_ACCOUNT_JSON, NAME).await?,
+            token_url: env.endpoint_url(SECOPS_TOKEN_URL)?,
+        })
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    /// The Chronicle import API takes UDM only: it is this sink's default and only format.
+    fn format(&self, chosen: Option<OutputFormat>) -> Result<OutputFormat, &'static str> {
+        match chosen {
+            None | Some(OutputFormat::Udm) => Ok(OutputFormat::Udm),
+            Some(_) => Err("SIEM_TYPE secops_api imports UDM events: use udm (the default for it)"),
+        }
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(SecopsApiSink::new(self, http)?))
+    }
+}
+
+/// The `events:import` URL of the SecOps instance named by `SECOPS_PROJECT`, `SECOPS_LOCATION`
+/// and `SECOPS_INSTANCE` (api-contracts.md §9.2):
+/// `https://{location}-chronicle.googleapis.com/v1alpha/projects/{project}/locations/{location}/instances/{instance}/events:import`.
+fn secops_import_url(env: &EnvReader) -> Result<Url, ConfigError> {
+    let part = |name: &str| {
+        let value = env.string(name).ok_or_else(|| ConfigError::Missing {
+            variable: name.to_string(),
+            reason: format!("when SIEM_TYPE is secops_api and {SIEM_URL} is unset"),
+        })?;
+        if value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                variable: name.to_string(),
+                value,
+                reason: "expected letters, digits, '-' or '_'".to_string(),
+            })
+        }
+    };
+    let (project, location, instance) =
+        (part(SECOPS_PROJECT)?, part(SECOPS_LOCATION)?, part(SECOPS_INSTANCE)?);
+    let raw = format!(
+        "https://{location}-chronicle.googleapis.com/v1alpha/projects/{project}/locations/{location}/instances/{instance}/events:import"
+    );
+    Url::parse(&raw).map_err(|e| ConfigError::Invalid {
+        variable: SECOPS_LOCATION.to_string(),
+        value: location.clone(),
+        reason: e.to_string(),
+    })
+}
+
 /// The token endpoint when neither `SECOPS_TOKEN_URL` nor the key's `token_uri` names one.
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// The OAuth scope the Chronicle API needs.
@@ -104,12 +196,8 @@ pub struct SecopsApiSink {
 }
 
 impl SecopsApiSink {
-    /// A sink importing into `config.url` with the service account of `config.secops_api`.
-    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
-        let settings = config
-            .secops_api
-            .as_ref()
-            .ok_or(SinkError::Missing { sink: NAME, variable: SECOPS_SERVICE_ACCOUNT_JSON })?;
+    /// A sink importing into the settings' URL with their service account.
+    pub(crate) fn new(settings: &Settings, http: reqwest::Client) -> Result<Self, SinkError> {
         let unusable = |reason: String| SinkError::Credential {
             sink: NAME,
             variable: SECOPS_SERVICE_ACCOUNT_JSON,
@@ -130,7 +218,7 @@ impl SecopsApiSink {
         };
         Ok(Self {
             http,
-            url: required_url(config, NAME)?,
+            url: settings.url.clone(),
             token_url,
             client_email: key.client_email,
             key_id: key.private_key_id,

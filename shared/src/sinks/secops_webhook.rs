@@ -14,16 +14,53 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use super::{
-    check_request, classify_status, execute, required_url, secret_header, EncodeContext, Encoder,
-    NdjsonEncoder, Reply, Sink, SinkError, SinkLimits,
+    check_request, classify_status, execute, required_credential, required_url, secret_header, EncodeContext,
+    Encoder, NdjsonEncoder, Reply, Sink, SinkError, SinkKind, SinkLimits, SinkSettings, SIEM_TOKEN,
 };
-use crate::config::SinkConfig;
+use crate::env::{ConfigError, EnvReader};
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body.
 pub const MAX_BODY_BYTES: usize = 4_000_000;
 const NAME: &str = "secops_webhook";
+
+/// `SIEM_WEBHOOK_SECRET`: the SecOps webhook's access key.
+pub const SIEM_WEBHOOK_SECRET: &str = "SIEM_WEBHOOK_SECRET";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The webhook sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`: the feed's endpoint URL.
+    url: url::Url,
+    /// `SIEM_TOKEN`: the Google Cloud API key (`X-goog-api-key`).
+    api_key: Secret,
+    /// `SIEM_WEBHOOK_SECRET`: the feed's secret (`X-Webhook-Access-Key`).
+    access_key: Secret,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        Ok(Arc::new(Self {
+            url: required_url(env, NAME)?,
+            api_key: required_credential(env, SIEM_TOKEN, NAME).await?,
+            access_key: required_credential(env, SIEM_WEBHOOK_SECRET, NAME).await?,
+        }))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(SecopsWebhookSink::new(self, http)?))
+    }
+}
 
 /// The SecOps webhook sink.
 pub struct SecopsWebhookSink {
@@ -35,21 +72,14 @@ pub struct SecopsWebhookSink {
 }
 
 impl SecopsWebhookSink {
-    /// A sink posting to `config.url` with the API key and the webhook's access key.
-    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
-        let api_key = secret_header(config.token.as_ref(), "", NAME, crate::config::SIEM_TOKEN)?;
-        let access_key =
-            secret_header(config.webhook_secret.as_ref(), "", NAME, crate::config::SIEM_WEBHOOK_SECRET)?;
-        let empty = || Secret::new("");
+    /// A sink posting to the settings' URL with the API key and the webhook's access key.
+    pub(crate) fn new(settings: &Settings, http: reqwest::Client) -> Result<Self, SinkError> {
         Ok(Self {
             http,
-            url: required_url(config, NAME)?,
-            api_key,
-            access_key,
-            secrets: [
-                config.token.clone().unwrap_or_else(empty),
-                config.webhook_secret.clone().unwrap_or_else(empty),
-            ],
+            url: settings.url.clone(),
+            api_key: secret_header(&settings.api_key, "", NAME, SIEM_TOKEN)?,
+            access_key: secret_header(&settings.access_key, "", NAME, SIEM_WEBHOOK_SECRET)?,
+            secrets: [settings.api_key.clone(), settings.access_key.clone()],
         })
     }
 }
@@ -136,11 +166,21 @@ mod tests {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use crate::config::{SiemType, Source};
+    use super::Settings;
     use crate::delivery::Delivery;
+    use crate::env::EnvReader;
+    use crate::event::Source;
     use crate::secret::Secret;
-    use crate::sinks::{build, http_client};
-    use crate::test_support::{event, settings, sink_config, RecordingDeadLetter};
+    use crate::sinks::{http_client, SinkSettings as _};
+    use crate::test_support::{event, settings, RecordingDeadLetter};
+
+    fn webhook(url: &str) -> Settings {
+        Settings {
+            url: url.parse().unwrap(),
+            api_key: Secret::new("api-key-1"),
+            access_key: Secret::new("hook-secret-1"),
+        }
+    }
 
     #[tokio::test]
     async fn posts_plain_ndjson_with_both_keys() {
@@ -155,13 +195,8 @@ mod tests {
             .mount(&server)
             .await;
         let settings = settings(1, 1);
-        let mut config = sink_config(
-            SiemType::SecopsWebhook,
-            &format!("{}/v1/feeds/webhook", server.uri()),
-            Some("api-key-1"),
-        );
-        config.webhook_secret = Some(Secret::new("hook-secret-1"));
-        let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+        let config = webhook(&format!("{}/v1/feeds/webhook", server.uri()));
+        let sink = config.build(http_client(settings.request_timeout).unwrap()).unwrap();
         let mut delivery =
             Delivery::new(sink, RecordingDeadLetter::new(), &settings, Source::Cloudtrail, None);
         for i in 0..3 {
@@ -177,10 +212,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn missing_webhook_secret_is_a_build_error() {
-        let config = sink_config(SiemType::SecopsWebhook, "https://x.example.com/hook", Some("k"));
-        let err = build(&config, reqwest::Client::new()).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("secops_webhook: SIEM_WEBHOOK_SECRET is required"));
+    async fn both_keys_are_required() {
+        let base =
+            [("SIEM_URL", "https://x.example.com/hook"), ("SIEM_TOKEN", "k"), ("SIEM_WEBHOOK_SECRET", "s")];
+        for missing in ["SIEM_TOKEN", "SIEM_WEBHOOK_SECRET"] {
+            let vars = base.iter().copied().filter(|(name, _)| *name != missing);
+            let error = Settings::load(&EnvReader::from_map(vars, None)).await.unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{missing} is required")), "{error}");
+            assert!(error.ends_with("when SIEM_TYPE is secops_webhook"), "{error}");
+        }
+        assert!(Settings::load(&EnvReader::from_map(base, None)).await.is_ok());
     }
 
     #[tokio::test]
@@ -193,11 +234,9 @@ mod tests {
             .mount(&server)
             .await;
         let settings = settings(1, 1);
-        let mut config =
-            sink_config(SiemType::SecopsWebhook, &format!("{}/hook", server.uri()), Some("api-key-1"));
-        config.webhook_secret = Some(Secret::new("hook-secret-1"));
+        let config = webhook(&format!("{}/hook", server.uri()));
         let store = RecordingDeadLetter::new();
-        let sink = build(&config, http_client(&settings).unwrap()).unwrap();
+        let sink = config.build(http_client(settings.request_timeout).unwrap()).unwrap();
         let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None);
         delivery.push(event(0)).await.unwrap();
         delivery.finish().await.unwrap();
@@ -225,10 +264,8 @@ mod tests {
                 .expect(1)
                 .mount(&server)
                 .await;
-            let mut config =
-                sink_config(SiemType::SecopsWebhook, &format!("{}/hook", server.uri()), Some("api-key-1"));
-            config.webhook_secret = Some(Secret::new("hook-secret-1"));
-            let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+            let config = webhook(&format!("{}/hook", server.uri()));
+            let sink = config.build(http_client(settings(1, 1).request_timeout).unwrap()).unwrap();
             let probe = sink.check(std::time::Duration::from_secs(5)).await;
             assert_eq!(probe.ok, ok, "{status} {body}: {probe:?}");
             assert!(!format!("{probe:?}").contains("api-key-1"), "{probe:?}");

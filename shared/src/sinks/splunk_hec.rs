@@ -23,11 +23,12 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE
 use reqwest::StatusCode;
 
 use super::{
-    check_request, classify_status, execute, json_string, push_decimal, required_url, secret_header,
-    EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkLimits, Verdict,
+    check_request, classify_status, execute, json_string, push_decimal, required_credential, required_url,
+    secret_header, EncodeContext, Encoder, Framing, Reply, Sink, SinkError, SinkKind, SinkLimits,
+    SinkSettings, Verdict, SIEM_TOKEN,
 };
-use crate::config::{OutputFormat, SinkConfig, Source};
-use crate::event::OutboundEvent;
+use crate::env::{ConfigError, EnvReader};
+use crate::event::{OutboundEvent, OutputFormat, Source};
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
@@ -36,6 +37,56 @@ pub const MAX_BODY_BYTES: usize = 1_000_000;
 /// `sourcetype` of OCSF events when `SPLUNK_SOURCETYPE` is unset.
 pub const DEFAULT_OCSF_SOURCETYPE: &str = "ocsf";
 const NAME: &str = "splunk_hec";
+
+/// `SPLUNK_INDEX`: HEC index.
+pub const SPLUNK_INDEX: &str = "SPLUNK_INDEX";
+/// `SPLUNK_SOURCETYPE`: HEC sourcetype.
+pub const SPLUNK_SOURCETYPE: &str = "SPLUNK_SOURCETYPE";
+/// `SPLUNK_HOST`: HEC host field.
+pub const SPLUNK_HOST: &str = "SPLUNK_HOST";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The HEC sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`: the full `/services/collector/event` URL.
+    url: url::Url,
+    /// `SIEM_TOKEN`: the HEC token.
+    token: Secret,
+    /// `SPLUNK_INDEX`: omitted when unset (the token's default index).
+    index: Option<String>,
+    /// `SPLUNK_SOURCETYPE`: default `ocsf` for OCSF output, the source's native sourcetype for raw.
+    sourcetype: Option<String>,
+    /// `SPLUNK_HOST`: default the Lambda function name, else `audit-relay`.
+    host: String,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        Ok(Arc::new(Self {
+            url: required_url(env, NAME)?,
+            token: required_credential(env, SIEM_TOKEN, NAME).await?,
+            index: env.string(SPLUNK_INDEX),
+            sourcetype: env.string(SPLUNK_SOURCETYPE),
+            host: env
+                .string(SPLUNK_HOST)
+                .or_else(|| env.string("AWS_LAMBDA_FUNCTION_NAME"))
+                .unwrap_or_else(|| "audit-relay".to_string()),
+        }))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(SplunkHecSink::new(self, http)?))
+    }
+}
 
 /// The Splunk HEC sink.
 pub struct SplunkHecSink {
@@ -49,17 +100,16 @@ pub struct SplunkHecSink {
 }
 
 impl SplunkHecSink {
-    /// A sink posting to `config.url` with `config.token`.
-    pub fn new(config: &SinkConfig, http: reqwest::Client) -> Result<Self, SinkError> {
-        let authorization = secret_header(config.token.as_ref(), "Splunk ", NAME, crate::config::SIEM_TOKEN)?;
+    /// A sink posting to the settings' URL with their token.
+    pub(crate) fn new(settings: &Settings, http: reqwest::Client) -> Result<Self, SinkError> {
         Ok(Self {
             http,
-            url: required_url(config, NAME)?,
-            authorization,
-            token: config.token.clone().unwrap_or_else(|| Secret::new("")),
-            host: config.splunk_host.clone(),
-            sourcetype: config.splunk_sourcetype.clone(),
-            index: config.splunk_index.clone(),
+            url: settings.url.clone(),
+            authorization: secret_header(&settings.token, "Splunk ", NAME, SIEM_TOKEN)?,
+            token: settings.token.clone(),
+            host: settings.host.clone(),
+            sourcetype: settings.sourcetype.clone(),
+            index: settings.index.clone(),
         })
     }
 }

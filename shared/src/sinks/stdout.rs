@@ -11,11 +11,42 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{EncodeContext, Encoder, NdjsonEncoder, Reply, Sink, SinkLimits, Verdict};
+use crate::env::{ConfigError, EnvReader};
+
+use super::{
+    EncodeContext, Encoder, NdjsonEncoder, Reply, Sink, SinkError, SinkKind, SinkLimits, SinkSettings,
+    Verdict, SIEM_URL,
+};
 
 /// Body size at which a batch is written out.
 pub const MAX_BODY_BYTES: usize = 1_000_000;
 const NAME: &str = "stdout";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// The stdout sink has no settings of its own.
+#[derive(Debug, Clone, Copy)]
+struct Settings;
+
+impl Settings {
+    /// Still refuses a `SIEM_URL` that no sink could use, so that a mistyped setting is caught
+    /// before `SIEM_TYPE` is set.
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        env.endpoint_url(SIEM_URL)?;
+        Ok(Arc::new(Self))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, _http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        Ok(Arc::new(StdoutSink::new()))
+    }
+}
 
 /// Where the sink writes.
 type Output = Arc<Mutex<Box<dyn Write + Send>>>;
@@ -98,8 +129,8 @@ impl Sink for StdoutSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Source;
     use crate::delivery::Delivery;
+    use crate::event::Source;
     use crate::test_support::{event, settings, RecordingDeadLetter};
 
     /// A writer into a shared buffer, or one that always fails.

@@ -16,9 +16,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use audit_relay::config::{Config, EnvReader, OutputFormat, Source};
+use audit_relay::config::Config;
 use audit_relay::dead_letter::NoDeadLetter;
 use audit_relay::delivery::Delivery;
+use audit_relay::env::EnvReader;
+use audit_relay::event::{OutputFormat, Source};
 use audit_relay::sinks;
 use audit_relay::sources::cloudtrail::convert::Converter;
 use audit_relay::sources::cloudtrail::forward::{forward_stream, ObjectCounts, ReadLimits};
@@ -193,8 +195,7 @@ fn hec_child(file: &str, url: &str) -> Result<(), Box<dyn std::error::Error>> {
         );
         let config = Config::load(&env).await?;
         let settings = config.delivery.clone();
-        let sink_config = config.sink;
-        let sink = sinks::build(&sink_config, sinks::http_client(&settings)?)?;
+        let sink = config.sink.build(sinks::http_client(settings.request_timeout)?)?;
         let mut delivery = Delivery::new(sink, Arc::new(NoDeadLetter), &settings, Source::Cloudtrail, None);
         let converter = Converter::new(OutputFormat::Ocsf, false);
         let limits = ReadLimits { max_object_bytes: u64::MAX, max_record_bytes: 8 << 20 };

@@ -10,7 +10,8 @@
 
 use std::time::Instant;
 
-use audit_relay::config::{EnvReader, OutputFormat};
+use audit_relay::env::EnvReader;
+use audit_relay::event::OutputFormat;
 use audit_relay::sources::opensearch::config::OpensearchConfig;
 use audit_relay::sources::opensearch::convert::Converter;
 use audit_relay::sources::opensearch::handler::handle;

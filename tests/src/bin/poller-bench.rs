@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use audit_relay::config::EnvReader;
+use audit_relay::env::EnvReader;
 use audit_relay::poller::RunClock;
 use audit_relay::scheduled;
 use audit_relay::sources::atlassian::handler as atlassian;

@@ -4,15 +4,17 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
-use crate::config::SiemType;
 use crate::delivery::{Delivery, DeliveryReport};
-use crate::sinks::{build, http_client};
-use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
+use crate::sinks::http_client;
+use crate::test_support::{event, gunzip, settings, RecordingDeadLetter};
 
-fn datadog(url: &str) -> SinkConfig {
-    let mut config = sink_config(SiemType::Datadog, url, Some("dd-key-1"));
-    config.datadog_tags = Some("env:prod,team:sec".into());
-    config
+fn datadog(url: &str) -> Settings {
+    Settings {
+        url: url.parse().unwrap(),
+        token: Secret::new("dd-key-1"),
+        service: "audit-relay".to_string(),
+        tags: Some("env:prod,team:sec".into()),
+    }
 }
 
 #[test]
@@ -58,8 +60,9 @@ async fn run(
     events: Vec<OutboundEvent>,
 ) -> (DeliveryReport, std::sync::Arc<RecordingDeadLetter>) {
     let settings = settings(2, 3);
-    let sink =
-        build(&datadog(&format!("{}/api/v2/logs", server.uri())), http_client(&settings).unwrap()).unwrap();
+    let sink = datadog(&format!("{}/api/v2/logs", server.uri()))
+        .build(http_client(settings.request_timeout).unwrap())
+        .unwrap();
     let store = RecordingDeadLetter::new();
     let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None)
         .with_backoff(Duration::from_millis(10), Duration::from_millis(10));
@@ -187,7 +190,7 @@ async fn check_validates_the_key_and_names_a_refused_one() {
             .mount(&server)
             .await;
         let config = datadog(&format!("{}/api/v2/logs", server.uri()));
-        let sink = build(&config, http_client(&settings(1, 1)).unwrap()).unwrap();
+        let sink = config.build(http_client(settings(1, 1).request_timeout).unwrap()).unwrap();
         let probe = sink.check(Duration::from_secs(5)).await;
         assert_eq!(probe.ok, ok, "{status}: {probe:?}");
         if status == 403 {

@@ -7,10 +7,12 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
-use crate::config::{SecopsApiSettings, SiemType, Source};
+use crate::config::Config;
 use crate::delivery::Delivery;
-use crate::sinks::{build, http_client};
-use crate::test_support::{settings, sink_config, RecordingDeadLetter};
+use crate::env::EnvReader;
+use crate::event::Source;
+use crate::sinks::http_client;
+use crate::test_support::{settings, RecordingDeadLetter};
 
 /// A throwaway key made for these tests (see testdata/README.md).
 const TEST_KEY: &str = include_str!("testdata/TEST_ONLY_service_account.json");
@@ -18,13 +20,12 @@ const TEST_PUBLIC_KEY: &str = include_str!("testdata/TEST_ONLY_public_key.pem");
 const CLIENT_EMAIL: &str = "audit-relay-test@audit-relay-tests.iam.gserviceaccount.com";
 const IMPORT_PATH: &str = "/v1alpha/projects/p1/locations/us/instances/i1/events:import";
 
-fn config(server: &MockServer, token_url: Option<&str>, key: &str) -> SinkConfig {
-    let mut config = sink_config(SiemType::SecopsApi, &format!("{}{IMPORT_PATH}", server.uri()), None);
-    config.secops_api = Some(SecopsApiSettings {
+fn config(server: &MockServer, token_url: Option<&str>, key: &str) -> Settings {
+    Settings {
+        url: Url::parse(&format!("{}{IMPORT_PATH}", server.uri())).unwrap(),
         service_account: Secret::new(key),
         token_url: token_url.map(|u| Url::parse(u).unwrap()),
-    });
-    config
+    }
 }
 
 fn udm_event(i: usize) -> OutboundEvent {
@@ -56,13 +57,13 @@ async fn requests_to(server: &MockServer, wanted: &str) -> Vec<wiremock::Request
 }
 
 async fn deliver(
-    config: &SinkConfig,
+    config: &Settings,
     events: usize,
     per_batch: usize,
 ) -> (crate::delivery::DeliveryReport, Arc<RecordingDeadLetter>) {
     let mut settings = settings(1, 2);
     settings.batch_max_events = Some(per_batch);
-    let sink = build(config, http_client(&settings).unwrap()).unwrap();
+    let sink = config.build(http_client(settings.request_timeout).unwrap()).unwrap();
     let store = RecordingDeadLetter::new();
     let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None);
     for i in 0..events {
@@ -240,17 +241,10 @@ async fn the_key_files_token_uri_is_used_without_secops_token_url() {
 
 #[test]
 fn token_url_precedence_and_unusable_keys() {
-    let config = |token_url: Option<&str>, key: &str| {
-        let mut config = sink_config(
-            SiemType::SecopsApi,
-            "https://us-chronicle.googleapis.com/v1alpha/x/events:import",
-            None,
-        );
-        config.secops_api = Some(SecopsApiSettings {
-            service_account: Secret::new(key),
-            token_url: token_url.map(|u| Url::parse(u).unwrap()),
-        });
-        config
+    let config = |token_url: Option<&str>, key: &str| Settings {
+        url: Url::parse("https://us-chronicle.googleapis.com/v1alpha/x/events:import").unwrap(),
+        service_account: Secret::new(key),
+        token_url: token_url.map(|u| Url::parse(u).unwrap()),
     };
     let http = reqwest::Client::new();
     let sink = SecopsApiSink::new(&config(None, TEST_KEY), http.clone()).unwrap();
@@ -288,9 +282,6 @@ fn token_url_precedence_and_unusable_keys() {
         assert!(err.starts_with(expected), "{err}");
         assert!(!err.contains("BEGIN PRIVATE KEY"), "{err}");
     }
-    let missing = sink_config(SiemType::SecopsApi, "https://x.example.com/events:import", None);
-    let err = build(&missing, http).err().map(|e| e.to_string());
-    assert_eq!(err.as_deref(), Some("secops_api: SECOPS_SERVICE_ACCOUNT_JSON is required"));
 }
 
 #[test]
@@ -308,8 +299,9 @@ async fn check_exchanges_a_token_and_imports_nothing() {
     let server = MockServer::start().await;
     token_endpoint(&server, "ya29.check-token").await;
     let token_url = format!("{}/token", server.uri());
-    let sink =
-        build(&config(&server, Some(&token_url), TEST_KEY), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let sink = config(&server, Some(&token_url), TEST_KEY)
+        .build(http_client(settings(1, 1).request_timeout).unwrap())
+        .unwrap();
     let probe = sink.check(Duration::from_secs(5)).await;
     assert!(probe.ok, "{probe:?}");
     assert!(probe.detail.contains(CLIENT_EMAIL), "{}", probe.detail);
@@ -331,10 +323,59 @@ async fn check_names_a_refused_service_account() {
         .mount(&server)
         .await;
     let token_url = format!("{}/token", server.uri());
-    let sink =
-        build(&config(&server, Some(&token_url), TEST_KEY), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let sink = config(&server, Some(&token_url), TEST_KEY)
+        .build(http_client(settings(1, 1).request_timeout).unwrap())
+        .unwrap();
     let probe = sink.check(Duration::from_secs(5)).await;
     assert!(!probe.ok);
     assert!(probe.detail.contains("invalid_grant"), "{}", probe.detail);
     assert!(probe.hint.unwrap().contains("SECOPS_SERVICE_ACCOUNT_JSON"));
+}
+
+#[tokio::test]
+async fn builds_its_url_defaults_to_udm_and_needs_a_key() {
+    let base = [
+        ("SIEM_TYPE", "secops_api"),
+        ("SECOPS_PROJECT", "my-project"),
+        ("SECOPS_LOCATION", "europe"),
+        ("SECOPS_INSTANCE", "0a1b2c3d-4e5f"),
+        ("SECOPS_SERVICE_ACCOUNT_JSON", "{\"type\":\"service_account\"}"),
+    ];
+    let env = |vars: &[(&str, &str)]| EnvReader::from_map(vars.iter().copied(), None);
+    let config = Config::load(&env(&base)).await.unwrap();
+    assert_eq!(config.format, OutputFormat::Udm);
+    let settings = Settings::read(&env(&base)).await.unwrap();
+    assert_eq!(
+        Some(settings.url.as_str()),
+        Some("https://europe-chronicle.googleapis.com/v1alpha/projects/my-project/locations/europe/instances/0a1b2c3d-4e5f/events:import")
+    );
+    assert_eq!(settings.service_account.expose(), "{\"type\":\"service_account\"}");
+    assert!(settings.token_url.is_none());
+
+    let mut with_url = base.to_vec();
+    with_url.push(("SIEM_URL", "http://127.0.0.1:9/v1alpha/x/events:import"));
+    with_url.push(("SECOPS_TOKEN_URL", "http://127.0.0.1:9/token"));
+    let settings = Settings::read(&env(&with_url)).await.unwrap();
+    assert_eq!(settings.url.as_str(), "http://127.0.0.1:9/v1alpha/x/events:import");
+    let token_url = settings.token_url.as_ref().map(Url::as_str);
+    assert_eq!(token_url, Some("http://127.0.0.1:9/token"));
+
+    let failures: [(Vec<(&str, &str)>, &str); 4] = [
+        (
+            base.iter().copied().filter(|(k, _)| *k != "SECOPS_INSTANCE").collect(),
+            "SECOPS_INSTANCE is required",
+        ),
+        (
+            base.iter().copied().filter(|(k, _)| *k != "SECOPS_SERVICE_ACCOUNT_JSON").collect(),
+            "SECOPS_SERVICE_ACCOUNT_JSON is required",
+        ),
+        ([&base[..], &[("SIEM_FORMAT", "ocsf")]].concat(), "SIEM_FORMAT: invalid value"),
+        ([&base[..], &[("SECOPS_LOCATION", "eu/../x")]].concat(), "SECOPS_LOCATION: invalid value"),
+    ];
+    for (vars, expected) in failures {
+        let err = Config::load(&env(&vars)).await.unwrap_err().to_string();
+        assert!(err.starts_with(expected), "{err}");
+    }
+    let udm = Config::load(&env(&[("SIEM_FORMAT", "udm")])).await.unwrap();
+    assert_eq!(udm.format, OutputFormat::Udm);
 }

@@ -4,13 +4,18 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
-use crate::config::SiemType;
 use crate::delivery::{Delivery, DeliveryReport};
-use crate::sinks::{build, http_client};
-use crate::test_support::{event, gunzip, settings, sink_config, RecordingDeadLetter};
+use crate::sinks::http_client;
+use crate::test_support::{event, gunzip, settings, RecordingDeadLetter};
 
-fn hec(url: &str) -> SinkConfig {
-    sink_config(SiemType::SplunkHec, url, Some("hec-token-1"))
+fn hec(url: &str) -> Settings {
+    Settings {
+        url: url.parse().unwrap(),
+        token: Secret::new("hec-token-1"),
+        index: None,
+        sourcetype: None,
+        host: "relay-host".to_string(),
+    }
 }
 
 fn context(format: OutputFormat) -> EncodeContext {
@@ -61,7 +66,7 @@ fn response_classification_table() {
 #[test]
 fn envelopes_carry_time_metadata_and_the_event_verbatim() {
     let mut config = hec("https://hec.example.com/services/collector/event");
-    config.splunk_index = Some("audit".into());
+    config.index = Some("audit".into());
     let sink = SplunkHecSink::new(&config, reqwest::Client::new()).unwrap();
     let encoder = sink.encoder(context(OutputFormat::Ocsf));
     let cases = [
@@ -90,7 +95,7 @@ fn envelopes_carry_time_metadata_and_the_event_verbatim() {
 fn sourcetype_defaults_by_format_and_setting_wins() {
     let sourcetype = |configured: Option<&str>, format| {
         let mut config = hec("https://hec.example.com/services/collector/event");
-        config.splunk_sourcetype = configured.map(str::to_string);
+        config.sourcetype = configured.map(str::to_string);
         let encoder = SplunkHecSink::new(&config, reqwest::Client::new()).unwrap().encoder(context(format));
         let mut out = Vec::new();
         encoder.encode(&event(0), &mut out);
@@ -105,9 +110,9 @@ fn sourcetype_defaults_by_format_and_setting_wins() {
 
 async fn run(server: &MockServer, events: usize) -> (DeliveryReport, std::sync::Arc<RecordingDeadLetter>) {
     let settings = settings(1, 3);
-    let sink =
-        build(&hec(&format!("{}/services/collector/event", server.uri())), http_client(&settings).unwrap())
-            .unwrap();
+    let sink = hec(&format!("{}/services/collector/event", server.uri()))
+        .build(http_client(settings.request_timeout).unwrap())
+        .unwrap();
     let store = RecordingDeadLetter::new();
     let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None)
         .with_backoff(Duration::from_millis(10), Duration::from_millis(10));
@@ -248,11 +253,9 @@ async fn hec_stand_in(health: ResponseTemplate, token: ResponseTemplate) -> Mock
 }
 
 async fn check(server: &MockServer) -> crate::probe::Probe {
-    let sink = build(
-        &hec(&format!("{}/services/collector/event", server.uri())),
-        http_client(&settings(1, 1)).unwrap(),
-    )
-    .unwrap();
+    let sink = hec(&format!("{}/services/collector/event", server.uri()))
+        .build(http_client(settings(1, 1).request_timeout).unwrap())
+        .unwrap();
     sink.check(Duration::from_secs(5)).await
 }
 
@@ -306,7 +309,7 @@ async fn check_of_an_unreachable_hec_says_so() {
     // A port nothing listens on (wiremock keeps a dropped server listening for reuse).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/services/collector/event");
-    let sink = build(&hec(&url), http_client(&settings(1, 1)).unwrap()).unwrap();
+    let sink = hec(&url).build(http_client(settings(1, 1).request_timeout).unwrap()).unwrap();
     let probe = sink.check(Duration::from_secs(2)).await;
     assert!(!probe.ok);
     assert!(probe.hint.as_deref().unwrap_or_default().contains("cannot be reached"), "{probe:?}");

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::config::{check_endpoint_url, ConfigError, EnvReader};
+use crate::env::{check_endpoint_url, ConfigError, EnvReader};
 use crate::secret::Secret;
 
 /// `ATLASSIAN_API_URL`: the organization API's base URL.

@@ -4,7 +4,8 @@
 
 use super::config::AtlassianConfig;
 use super::streams;
-use crate::config::{EnvReader, Source};
+use crate::env::EnvReader;
+use crate::event::Source;
 use crate::poller::{ApiHttp, PollerConfig};
 use crate::scheduled::{Scheduled, SetupError};
 use crate::setup::Pipeline;

@@ -108,7 +108,7 @@ fn stream_key(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EnvReader;
+    use crate::env::EnvReader;
 
     #[tokio::test]
     async fn every_configured_product_and_site_is_a_stream() {

@@ -167,7 +167,7 @@ impl StreamApi for AuditLogApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EnvReader;
+    use crate::env::EnvReader;
     use crate::sources::azure_devops::fixtures;
 
     async fn api(vars: &[(&str, &str)]) -> AuditLogApi {

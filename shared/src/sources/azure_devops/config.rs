@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::config::{check_endpoint_url, ConfigError, EnvReader};
 use crate::entra::{EntraConfig, EntraTokenSource, ProofKind, AZURE_DEVOPS_SCOPE};
+use crate::env::{check_endpoint_url, ConfigError, EnvReader};
 use crate::secret::Secret;
 
 /// `AZDO_ORGANIZATIONS`: comma-separated organization names.

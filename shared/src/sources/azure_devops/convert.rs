@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::mapping::{self, MapOptions};
 use super::record::{AuditEntry, Shape};
 use super::udm;
-use crate::config::OutputFormat;
 use crate::event::OutboundEvent;
+use crate::event::OutputFormat;
 
 /// Entry → outbound event, per the configured output format.
 #[derive(Debug, Clone)]

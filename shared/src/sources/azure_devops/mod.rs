@@ -38,7 +38,7 @@ pub fn streams(config: &AzureDevOpsConfig) -> Vec<Stream> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EnvReader;
+    use crate::env::EnvReader;
 
     #[tokio::test]
     async fn every_organization_is_a_stream_sharing_one_pacer() {

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::mapping::{self, MapOptions};
-use crate::config::OutputFormat;
 use crate::event::OutboundEvent;
+use crate::event::OutputFormat;
 use crate::timestamp::parse_rfc3339_ms;
 
 /// Record → outbound event, per the configured output format.

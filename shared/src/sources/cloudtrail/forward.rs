@@ -188,9 +188,9 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::config::{OutputFormat, SiemType, Source};
-    use crate::sinks::{self, Sink};
-    use crate::test_support::{gunzip, settings, sink_config, RecordingDeadLetter};
+    use crate::event::{OutputFormat, Source};
+    use crate::sinks::Sink;
+    use crate::test_support::{gunzip, settings, RecordingDeadLetter};
 
     const LIMITS: ReadLimits = ReadLimits { max_object_bytes: 1 << 30, max_record_bytes: 8 << 20 };
 
@@ -209,8 +209,9 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
         let settings = settings(1, 1);
-        let config = sink_config(SiemType::Http, &format!("{}/in", server.uri()), Some("tok"));
-        let sink: Arc<dyn Sink> = sinks::build(&config, sinks::http_client(&settings).unwrap()).unwrap();
+        let sink: Arc<dyn Sink> =
+            crate::test_support::sink("http", &format!("{}/in", server.uri()), Some("tok"), &[], &settings)
+                .await;
         let store = RecordingDeadLetter::new();
         let mut delivery = Delivery::new(sink, store.clone(), &settings, Source::Cloudtrail, None);
         let converter = Converter::new(format, false);

@@ -10,11 +10,12 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+use super::config::CloudtrailConfig;
 use super::convert::Converter;
 use super::forward::{forward_s3_object, ForwardError, ObjectCounts, ReadLimits};
 use super::notification::{self, Notification};
-use crate::config::Source;
 use crate::delivery::{Delivery, DeliveryError};
+use crate::event::Source;
 use crate::setup::Pipeline;
 
 /// What one invocation did.
@@ -83,6 +84,7 @@ struct Message {
 #[tracing::instrument(skip_all, fields(request_id = %event.context.request_id))]
 pub async fn handle(
     deps: &Pipeline,
+    source: &CloudtrailConfig,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
     if crate::check::requested(&event.payload) {
@@ -92,10 +94,7 @@ pub async fn handle(
     let (messages, from_sqs) = split_messages(event.payload);
     let mut delivery = deps.delivery(Source::Cloudtrail, Some(deadline));
     let converter = Converter::new(deps.config.format, deps.config.include_raw);
-    let limits = ReadLimits {
-        max_object_bytes: deps.config.max_object_bytes,
-        max_record_bytes: deps.config.max_record_bytes,
-    };
+    let limits = source.limits;
     let mut summary = Summary::default();
     let mut counts = ObjectCounts::default();
     let mut failures = Vec::new();

@@ -1,6 +1,7 @@
 //! AWS CloudTrail log files in S3 (api-contracts.md §1, §2, §13.4): notifications, streaming
 //! reader, mapping to OCSF, and the `cloudtrail-s3` handler.
 
+pub mod config;
 pub mod convert;
 pub mod forward;
 pub mod handler;

@@ -9,7 +9,7 @@ use super::convert::Converter;
 use super::notification;
 use super::reader::{RawRecord, RecordReader};
 use super::splitter::{Item, RecordSplitter};
-use crate::config::OutputFormat;
+use crate::event::OutputFormat;
 
 fn config() -> ProptestConfig {
     ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::convert::Converter;
 use super::mapping::{map_record, MapOptions};
 use super::reader::{RawRecord, RecordReader};
-use crate::config::OutputFormat;
+use crate::event::OutputFormat;
 use crate::ocsf::validate::validate;
 
 /// One published record and what its event must say.

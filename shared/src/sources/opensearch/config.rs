@@ -1,7 +1,7 @@
 //! Settings of the OpenSearch source on top of the shared [`Config`](crate::config::Config): which
 //! request headers are dropped and the region the `cloud` profile names (api-contracts.md §4).
 
-use crate::config::{ConfigError, EnvReader};
+use crate::env::{ConfigError, EnvReader};
 
 /// `REDACT_HEADERS`: extra request headers to drop, comma-separated, case-insensitive.
 pub const REDACT_HEADERS: &str = "REDACT_HEADERS";

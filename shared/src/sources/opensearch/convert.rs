@@ -4,9 +4,9 @@
 
 use super::mapping::{map_message, LogContext, MapOptions};
 use super::record::{self, redact_raw, strip_log4j_prefix};
-use crate::config::OutputFormat;
 use crate::delivery::{Delivery, DeliveryError};
 use crate::event::OutboundEvent;
+use crate::event::OutputFormat;
 use crate::timestamp::parse_rfc3339_ms;
 
 /// Message → outbound event, per the configured output format.

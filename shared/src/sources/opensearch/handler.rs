@@ -12,8 +12,8 @@ use super::config::OpensearchConfig;
 use super::convert::{forward_message, Converter, Counts};
 use super::mapping::{LogContext, MapOptions};
 use super::payload::{self, PayloadError};
-use crate::config::Source;
 use crate::delivery::{DeliveryError, DeliveryReport};
+use crate::event::Source;
 use crate::setup::Pipeline;
 
 /// What one invocation did.

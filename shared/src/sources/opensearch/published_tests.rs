@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::config::RedactHeaders;
 use super::convert::Converter;
 use super::mapping::{map_message, LogContext, MapOptions};
-use crate::config::OutputFormat;
+use crate::event::OutputFormat;
 use crate::ocsf::validate::validate;
 
 fn options() -> MapOptions {

@@ -1,0 +1,8 @@
+//! The sinks `SIEM_TYPE` can name, in the order its error message lists them. A new sink is one
+//! line here.
+
+use super::{datadog, http, secops_api, secops_webhook, splunk_hec, stdout, SinkKind};
+
+/// Every sink.
+pub(super) const SINKS: &[SinkKind] =
+    &[splunk_hec::KIND, datadog::KIND, secops_webhook::KIND, secops_api::KIND, http::KIND, stdout::KIND];

@@ -1,0 +1,69 @@
+//! Settings of the CloudTrail source on top of the shared [`Config`](crate::config::Config): how
+//! large one log file and one record may grow when inflated.
+
+use super::forward::ReadLimits;
+use crate::env::{ConfigError, EnvReader};
+
+/// `MAX_OBJECT_BYTES`: cap on one object's inflated size.
+pub const MAX_OBJECT_BYTES: &str = "MAX_OBJECT_BYTES";
+/// `MAX_RECORD_BYTES`: cap on one record's size.
+pub const MAX_RECORD_BYTES: &str = "MAX_RECORD_BYTES";
+
+/// `MAX_OBJECT_BYTES` when unset: 2 GiB.
+const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// `MAX_RECORD_BYTES` when unset: 8 MiB.
+const DEFAULT_MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
+
+/// The CloudTrail source's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CloudtrailConfig {
+    /// `MAX_OBJECT_BYTES` (default 2 GiB) and `MAX_RECORD_BYTES` (default 8 MiB).
+    pub limits: ReadLimits,
+}
+
+impl CloudtrailConfig {
+    /// Reads the settings; both caps must be above zero.
+    pub fn load(env: &EnvReader) -> Result<Self, ConfigError> {
+        Ok(Self {
+            limits: ReadLimits {
+                max_object_bytes: env.positive(MAX_OBJECT_BYTES)?.unwrap_or(DEFAULT_MAX_OBJECT_BYTES),
+                max_record_bytes: env.positive(MAX_RECORD_BYTES)?.unwrap_or(DEFAULT_MAX_RECORD_BYTES),
+            },
+        })
+    }
+}
+
+impl Default for CloudtrailConfig {
+    /// The settings of an environment that sets none of the variables.
+    fn default() -> Self {
+        Self {
+            limits: ReadLimits {
+                max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+                max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<CloudtrailConfig, ConfigError> {
+        CloudtrailConfig::load(&EnvReader::from_map(vars.iter().copied(), None))
+    }
+
+    #[test]
+    fn caps_default_and_must_be_above_zero() {
+        let limits = load(&[]).unwrap().limits;
+        assert_eq!((limits.max_object_bytes, limits.max_record_bytes), (1 << 31, 8 << 20));
+        let default = CloudtrailConfig::default().limits;
+        assert_eq!((default.max_object_bytes, default.max_record_bytes), (1 << 31, 8 << 20));
+        let limits = load(&[("MAX_OBJECT_BYTES", "1000"), ("MAX_RECORD_BYTES", "10")]).unwrap().limits;
+        assert_eq!((limits.max_object_bytes, limits.max_record_bytes), (1000, 10));
+        for variable in [MAX_OBJECT_BYTES, MAX_RECORD_BYTES] {
+            let error = load(&[(variable, "0")]).unwrap_err().to_string();
+            assert!(error.starts_with(variable), "{error}");
+        }
+    }
+}
