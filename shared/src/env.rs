@@ -43,6 +43,11 @@ impl ConfigError {
     pub fn invalid(variable: &str, value: String, reason: &str) -> Self {
         Self::Invalid { variable: variable.to_string(), value, reason: reason.to_string() }
     }
+
+    /// [`ConfigError::Missing`]: `variable` is unset and is required for what `reason` says.
+    pub fn missing(variable: &str, reason: &str) -> Self {
+        Self::Missing { variable: variable.to_string(), reason: reason.to_string() }
+    }
 }
 
 /// Reads variables from an environment (the process's, or a map in tests) and resolves credentials.

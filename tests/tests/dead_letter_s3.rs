@@ -7,16 +7,14 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use audit_relay::dead_letter::{DeadLetter, DeadLetterStore, S3DeadLetter};
-use audit_relay::delivery::DeliverySettings;
-use audit_relay::delivery::{Delivery, DeliveryError, DeliveryReport};
+use audit_relay::delivery::{Delivery, DeliveryError, DeliveryReport, DeliverySettings};
 use audit_relay::env::EnvReader;
-use audit_relay::event::OutboundEvent;
-use audit_relay::event::Source;
-use audit_relay::sinks;
-use audit_relay_tests::moto;
+use audit_relay::event::{OutboundEvent, Source};
+use audit_relay::sinks::Sink;
+use audit_relay_tests::{moto, offline};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -120,25 +118,24 @@ async fn dead_letters_are_gzip_ndjson_under_the_dated_source_prefix_with_metadat
     assert_eq!(object.metadata, expected);
 }
 
-/// The Splunk HEC sink at `uri`, configured as the functions configure it.
-async fn hec_sink(uri: &str, settings: &DeliverySettings) -> Arc<dyn sinks::Sink> {
+/// The Splunk HEC sink at `uri` and its delivery settings (3 events a batch, 2 in flight, 3
+/// attempts), configured as the functions configure them.
+async fn hec_sink(uri: &str) -> (Arc<dyn Sink>, DeliverySettings) {
     let url = format!("{uri}/services/collector/event");
     let env = EnvReader::from_map(
-        [("SIEM_TYPE", "splunk_hec"), ("SIEM_URL", url.as_str()), ("SIEM_TOKEN", "hec-token-xyz")],
+        [
+            ("SIEM_TYPE", "splunk_hec"),
+            ("SIEM_URL", url.as_str()),
+            ("SIEM_TOKEN", "hec-token-xyz"),
+            ("BATCH_MAX_EVENTS", "3"),
+            ("SINK_CONCURRENCY", "2"),
+            ("SINK_TIMEOUT_SECS", "5"),
+            ("SINK_MAX_ATTEMPTS", "3"),
+        ],
         None,
     );
-    let loaded = sinks::load(&env).await.unwrap();
-    loaded.build(sinks::http_client(settings.request_timeout).unwrap()).unwrap()
-}
-
-fn settings() -> DeliverySettings {
-    DeliverySettings {
-        batch_max_bytes: None,
-        batch_max_events: Some(3),
-        concurrency: 2,
-        request_timeout: Duration::from_secs(5),
-        max_attempts: 3,
-    }
+    let pipeline = offline::pipeline(&env).await;
+    (pipeline.sink, pipeline.config.delivery)
 }
 
 #[tokio::test]
@@ -152,8 +149,7 @@ async fn a_batch_refused_by_splunk_lands_in_the_bucket_with_the_hec_reason() {
         .expect(2)
         .mount(&hec)
         .await;
-    let settings = settings();
-    let sink = hec_sink(&hec.uri(), &settings).await;
+    let (sink, settings) = hec_sink(&hec.uri()).await;
     let store: Arc<dyn DeadLetterStore> = Arc::new(S3DeadLetter::new(client.clone(), &bucket, "dlq/"));
     let before = utc_date_path(SystemTime::now());
     let mut delivery = Delivery::new(sink, store, &settings, Source::Cloudtrail, None);
@@ -214,8 +210,7 @@ async fn a_missing_bucket_while_the_sink_refuses_fails_the_run() {
         .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"text":"Incorrect index","code":7}"#))
         .mount(&hec)
         .await;
-    let settings = settings();
-    let sink = hec_sink(&hec.uri(), &settings).await;
+    let (sink, settings) = hec_sink(&hec.uri()).await;
     let store = Arc::new(S3DeadLetter::new(moto.s3_client(), "no-such-bucket", "dlq/"));
     let mut delivery = Delivery::new(sink, store, &settings, Source::Cloudtrail, None);
     for i in 0..2 {

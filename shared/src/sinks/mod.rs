@@ -203,15 +203,15 @@ pub trait SinkSettings: fmt::Debug + Send + Sync {
 }
 
 /// What a sink's settings loader returns.
-pub type LoadFuture<'a> =
+pub(crate) type LoadFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Arc<dyn SinkSettings>, ConfigError>> + Send + 'a>>;
 
 /// A sink `SIEM_TYPE` can name: its name and how it reads its settings.
-pub struct SinkKind {
+pub(crate) struct SinkKind {
     /// The `SIEM_TYPE` value.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Reads and validates the sink's settings.
-    pub load: for<'a> fn(&'a EnvReader) -> LoadFuture<'a>,
+    pub(crate) load: for<'a> fn(&'a EnvReader) -> LoadFuture<'a>,
 }
 
 /// The settings of the sink `SIEM_TYPE` names (default `stdout`), read by that sink.
@@ -228,10 +228,8 @@ pub async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError>
 
 /// `SIEM_URL`, required by the sink `sink`.
 pub(crate) fn required_url(env: &EnvReader, sink: &str) -> Result<url::Url, ConfigError> {
-    env.endpoint_url(SIEM_URL)?.ok_or_else(|| ConfigError::Missing {
-        variable: SIEM_URL.to_string(),
-        reason: format!("when SIEM_TYPE is {sink}"),
-    })
+    env.endpoint_url(SIEM_URL)?
+        .ok_or_else(|| ConfigError::missing(SIEM_URL, &format!("when SIEM_TYPE is {sink}")))
 }
 
 /// The credential `variable` (or `variable_SECRET_ARN`), required by the sink `sink`.
@@ -240,9 +238,8 @@ pub(crate) async fn required_credential(
     variable: &str,
     sink: &str,
 ) -> Result<Secret, ConfigError> {
-    env.credential(variable).await?.ok_or_else(|| ConfigError::Missing {
-        variable: variable.to_string(),
-        reason: format!("(or {variable}_SECRET_ARN) when SIEM_TYPE is {sink}"),
+    env.credential(variable).await?.ok_or_else(|| {
+        ConfigError::missing(variable, &format!("(or {variable}_SECRET_ARN) when SIEM_TYPE is {sink}"))
     })
 }
 

@@ -105,9 +105,8 @@ impl SinkSettings for Settings {
 /// `https://{location}-chronicle.googleapis.com/v1alpha/projects/{project}/locations/{location}/instances/{instance}/events:import`.
 fn secops_import_url(env: &EnvReader) -> Result<Url, ConfigError> {
     let part = |name: &str| {
-        let value = env.string(name).ok_or_else(|| ConfigError::Missing {
-            variable: name.to_string(),
-            reason: format!("when SIEM_TYPE is secops_api and {SIEM_URL} is unset"),
+        let value = env.string(name).ok_or_else(|| {
+            ConfigError::missing(name, &format!("when SIEM_TYPE is secops_api and {SIEM_URL} is unset"))
         })?;
         if value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             Ok(value)

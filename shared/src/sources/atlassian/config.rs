@@ -161,10 +161,14 @@ impl AtlassianConfig {
             let endpoint = env.parse_or(ATLASSIAN_ORG_ENDPOINT, OrgEndpoint::EventsStream)?;
             Some(OrgConfig {
                 api_url: env.endpoint_url(ATLASSIAN_API_URL)?.map_or_else(default_api_url, Ok)?,
-                org_id: org_id
-                    .ok_or_else(|| missing(ATLASSIAN_ORG_ID, "to poll the organization audit log"))?,
+                org_id: org_id.ok_or_else(|| {
+                    ConfigError::missing(ATLASSIAN_ORG_ID, "to poll the organization audit log")
+                })?,
                 api_key: api_key.ok_or_else(|| {
-                    missing(ATLASSIAN_ORG_API_KEY, "(or its _SECRET_ARN) to poll the organization audit log")
+                    ConfigError::missing(
+                        ATLASSIAN_ORG_API_KEY,
+                        "(or its _SECRET_ARN) to poll the organization audit log",
+                    )
                 })?,
                 endpoint,
                 requests_per_minute: per_minute(
@@ -177,7 +181,8 @@ impl AtlassianConfig {
             None
         };
         let sites = if jira || confluence {
-            let text = sites_text.ok_or_else(|| missing(ATLASSIAN_SITES, "to poll Jira or Confluence"))?;
+            let text = sites_text
+                .ok_or_else(|| ConfigError::missing(ATLASSIAN_SITES, "to poll Jira or Confluence"))?;
             let mut sites = Vec::new();
             for raw in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let url = check_endpoint_url(raw).map_err(|reason| ConfigError::Invalid {
@@ -196,9 +201,14 @@ impl AtlassianConfig {
             }
             Some(SitesConfig {
                 sites,
-                email: email.ok_or_else(|| missing(ATLASSIAN_USER_EMAIL, "to poll Jira or Confluence"))?,
+                email: email.ok_or_else(|| {
+                    ConfigError::missing(ATLASSIAN_USER_EMAIL, "to poll Jira or Confluence")
+                })?,
                 api_token: api_token.ok_or_else(|| {
-                    missing(ATLASSIAN_API_TOKEN, "(or its _SECRET_ARN) to poll Jira or Confluence")
+                    ConfigError::missing(
+                        ATLASSIAN_API_TOKEN,
+                        "(or its _SECRET_ARN) to poll Jira or Confluence",
+                    )
                 })?,
                 jira,
                 confluence,
@@ -227,20 +237,8 @@ fn default_api_url() -> Result<Url, ConfigError> {
     })
 }
 
-fn missing(variable: &str, reason: &str) -> ConfigError {
-    ConfigError::Missing { variable: variable.to_string(), reason: reason.to_string() }
-}
-
 fn per_minute(env: &EnvReader, variable: &str, default: u32) -> Result<u32, ConfigError> {
-    let value: u32 = env.parse_or(variable, default)?;
-    if value == 0 {
-        return Err(ConfigError::Invalid {
-            variable: variable.to_string(),
-            value: "0".to_string(),
-            reason: "must be above zero".to_string(),
-        });
-    }
-    Ok(value)
+    Ok(env.positive(variable)?.unwrap_or(default))
 }
 
 #[cfg(test)]

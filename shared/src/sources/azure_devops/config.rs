@@ -94,14 +94,8 @@ impl AzureDevOpsConfig {
                 "must be between 1 and 1000",
             ));
         }
-        let requests_per_minute: u32 = env.parse_or(AZDO_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE)?;
-        if requests_per_minute == 0 {
-            return Err(ConfigError::invalid(
-                AZDO_REQUESTS_PER_MINUTE,
-                "0".to_string(),
-                "must be above zero",
-            ));
-        }
+        let requests_per_minute =
+            env.positive(AZDO_REQUESTS_PER_MINUTE)?.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
         Ok(Self { organizations, audit_url, auth, batch_size, requests_per_minute })
     }
 }
