@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use audit_relay::event::OutputFormat;
-use audit_relay::poller::{PageItem, PolledRecord, StreamApi};
+use audit_relay::poller::{encode_polled, PageItem, StreamApi};
 use audit_relay::sources::atlassian::{offline_api, SavedPages};
 use serde_json::value::RawValue;
 
@@ -71,7 +71,9 @@ async fn write_events(
             };
             for (record_index, item) in page.items.into_iter().enumerate() {
                 let converted = match &item {
-                    PageItem::Record(record) => convert(api, record, format, include_raw),
+                    PageItem::Record(record) => encode_polled(format, include_raw, api, record)
+                        .map(|event| event.json)
+                        .map_err(|e| e.to_string()),
                     PageItem::Invalid { reason, .. } => Err(reason.clone()),
                 };
                 match converted {
@@ -100,27 +102,6 @@ async fn write_events(
         }
     }
     Ok((events, problems))
-}
-
-/// One record as one line in `format`.
-fn convert(
-    api: &dyn StreamApi,
-    record: &PolledRecord,
-    format: OutputFormat,
-    include_raw: bool,
-) -> Result<String, String> {
-    match format {
-        OutputFormat::Raw if record.json.contains(['\n', '\r']) => {
-            serde_json::from_str::<serde_json::Value>(&record.json)
-                .map(|v| v.to_string())
-                .map_err(|e| format!("not JSON: {e}"))
-        }
-        OutputFormat::Raw => Ok(record.json.clone()),
-        _ => {
-            let event = api.map(record, include_raw)?;
-            serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -237,6 +218,19 @@ mod tests {
         assert_eq!(problems, 0);
         assert_eq!(records.len(), 2);
         assert_eq!(records[0]["attributes"]["action"], "user_profile_viewed");
+    }
+
+    #[tokio::test]
+    async fn udm_format_prints_udm_events_not_ocsf() {
+        let (events, problems) =
+            run(SavedPages::Org, None, OutputFormat::Udm, &[fixture("org_page_events_stream.json")]).await;
+        assert_eq!(problems, 0);
+        assert_eq!(events.len(), 2);
+        for event in &events {
+            assert!(event["metadata"]["event_type"].is_string(), "{event:#}");
+            assert_eq!(event["class_uid"], Value::Null, "{event:#}");
+        }
+        assert_eq!(events[0]["principal"]["ip"], json!(["203.0.113.20"]), "{:#}", events[0]);
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use audit_relay::event::OutputFormat;
-use audit_relay::sources::azure_devops::convert::Converter;
+use audit_relay::sources::azure_devops::convert::convert;
 use audit_relay::sources::azure_devops::record::split_log;
 
 /// Files larger than this are refused (saved pages and exports are far smaller).
@@ -25,7 +25,6 @@ struct Tally {
 
 /// Normalizes every file; fails after all files if any entry or file failed.
 pub async fn normalize(format: OutputFormat, include_raw: bool, files: &[PathBuf]) -> anyhow::Result<()> {
-    let converter = Converter::new(format, include_raw);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut total = Tally::default();
@@ -39,7 +38,7 @@ pub async fn normalize(format: OutputFormat, include_raw: bool, files: &[PathBuf
                 continue;
             }
         };
-        let tally = normalize_text(&converter, &name, &text, &mut out)?;
+        let tally = normalize_text(format, include_raw, &name, &text, &mut out)?;
         total.events += tally.events;
         total.problems += tally.problems;
     }
@@ -66,7 +65,8 @@ async fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Writes the events of one file's text to `out`, one a line; reports what failed.
 fn normalize_text(
-    converter: &Converter,
+    format: OutputFormat,
+    include_raw: bool,
     name: &str,
     text: &str,
     out: &mut impl Write,
@@ -81,14 +81,14 @@ fn normalize_text(
         }
     };
     for (index, (value, shape)) in entries.iter().enumerate() {
-        match converter.convert_shaped(value, *shape) {
+        match convert(format, value, *shape, include_raw) {
             Ok(event) => {
                 out.write_all(event.json.as_bytes())?;
                 out.write_all(b"\n")?;
                 tally.events += 1;
             }
             Err(reason) => {
-                tracing::error!(file = name, record_index = index, reason, "Record not mapped.");
+                tracing::error!(file = name, record_index = index, reason = %reason, "Record not mapped.");
                 tally.problems += 1;
             }
         }
@@ -104,7 +104,7 @@ mod tests {
 
     fn run(format: OutputFormat, text: &str) -> (Tally, Vec<Value>) {
         let mut out = Vec::new();
-        let tally = normalize_text(&Converter::new(format, false), "f.json", text, &mut out).unwrap();
+        let tally = normalize_text(format, false, "f.json", text, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let events = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         (tally, events)

@@ -43,7 +43,7 @@ pub async fn run(
                 Ok(Some((index, RawRecord::Json(bytes)))) => {
                     let converted = std::str::from_utf8(bytes)
                         .map_err(|e| format!("invalid UTF-8: {e}"))
-                        .and_then(|text| converter.convert(text));
+                        .and_then(|text| converter.convert(text).map_err(|e| e.to_string()));
                     match converted {
                         Ok(event) => {
                             out.write_all(event.json.as_bytes())?;

@@ -45,7 +45,7 @@ pub async fn normalize(format: OutputFormat, include_raw: bool, files: &[PathBuf
                     events += 1;
                 }
                 Err(reason) => {
-                    tracing::error!(file = name, reason, "Message not converted.");
+                    tracing::error!(file = name, reason = %reason, "Message not converted.");
                     failed += 1;
                 }
             }

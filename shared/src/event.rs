@@ -13,18 +13,6 @@ pub struct OutboundEvent {
     pub json: String,
 }
 
-impl OutboundEvent {
-    /// `value` as compact JSON, written into a buffer of `size_hint` bytes sized by the caller
-    /// from the source record, so that an event is not copied again and again while its buffer
-    /// grows (the default starts at 128 bytes; an OCSF event is one to a few KiB).
-    pub fn serialize<T: serde::Serialize>(time_ms: i64, value: &T, size_hint: usize) -> Result<Self, String> {
-        let mut buffer = Vec::with_capacity(size_hint);
-        serde_json::to_writer(&mut buffer, value).map_err(|e| format!("could not serialize: {e}"))?;
-        let json = String::from_utf8(buffer).map_err(|e| format!("could not serialize: {e}"))?;
-        Ok(Self { time_ms, json })
-    }
-}
-
 /// `SIEM_FORMAT` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -89,20 +77,5 @@ impl FromStr for Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serialize_writes_compact_json_whatever_the_size_hint() {
-        let value = serde_json::json!({"a": "x\"y", "b": [1, 2], "c": "\u{e9}"});
-        for hint in [0, 3, 4096] {
-            let event = OutboundEvent::serialize(7, &value, hint).unwrap();
-            assert_eq!(event.json, "{\"a\":\"x\\\"y\",\"b\":[1,2],\"c\":\"é\"}");
-            assert_eq!(event.time_ms, 7);
-        }
     }
 }

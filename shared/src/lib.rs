@@ -9,6 +9,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod deadline;
 pub mod delivery;
+pub mod encode;
 pub mod entra;
 pub mod env;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod setup;
 pub mod sinks;
 pub mod sources;
 pub mod telemetry;
+mod text;
 pub mod timestamp;
 pub mod udm;
 

@@ -7,6 +7,7 @@ pub mod audit_apis;
 pub mod corpus;
 pub mod moto;
 pub mod offline;
+pub mod poller;
 pub mod proxy;
 pub mod receiver;
 pub mod runtime_api;

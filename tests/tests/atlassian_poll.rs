@@ -8,19 +8,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use audit_relay::config::Config;
-use audit_relay::env::EnvReader;
 use audit_relay::event::Source;
 use audit_relay::poller::RunError as HandlerError;
-use audit_relay::poller::{ApiHttp, Checkpoint, PollSettings, PollerConfig, RunClock, StreamStatus};
-use audit_relay::scheduled::{handle, poll, Scheduled};
-use audit_relay::setup::Pipeline;
+use audit_relay::poller::{RunClock, StreamStatus};
+use audit_relay::scheduled::{poll, Scheduled};
 use audit_relay::sources::atlassian::config::AtlassianConfig;
-use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::audit_apis::org_event;
-use audit_relay_tests::moto::{self, MotoServer};
-use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
-use lambda_runtime::{Context, LambdaEvent};
+use audit_relay_tests::poller::{self, scenario, PollScenario};
+use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -140,51 +135,26 @@ async fn org_api(page_size: usize) -> (MockServer, FakeOrg) {
     (server, fake)
 }
 
-struct Setup {
-    moto: MotoServer,
-    hec: MockServer,
-    bucket: String,
+async fn setup() -> PollScenario {
+    scenario().await
 }
 
-async fn setup() -> Setup {
-    let moto = moto::start().await;
-    let bucket = moto.bucket("state").await;
-    Setup { hec: splunk_hec().await, moto, bucket }
+/// The Atlassian handler of a scenario.
+trait AtlassianRun {
+    async fn deps(&self, vars: &[(&str, String)]) -> Scheduled;
+    async fn org_deps(&self, api: &MockServer) -> Scheduled;
 }
 
-impl Setup {
+impl AtlassianRun for PollScenario {
     async fn deps(&self, vars: &[(&str, String)]) -> Scheduled {
         let mut all: Vec<(&str, String)> = vec![
-            ("SIEM_TYPE", "splunk_hec".into()),
-            ("SIEM_URL", format!("{}/services/collector/event", self.hec.uri())),
-            ("SIEM_TOKEN", "hec-token".into()),
-            ("DLQ_BUCKET", self.bucket.clone()),
-            ("CHECKPOINT_BUCKET", self.bucket.clone()),
             ("ATLASSIAN_ORG_REQUESTS_PER_MINUTE", "60000".into()),
             ("ATLASSIAN_SITE_REQUESTS_PER_MINUTE", "60000".into()),
         ];
         all.extend(vars.iter().cloned());
-        let env = EnvReader::from_map(all, None);
-        let config = Config::load(&env).await.unwrap();
-        let s3 = self.moto.s3_client();
-        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
-        let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
+        let env = self.env(all);
         let atlassian = AtlassianConfig::load(&env).await.unwrap();
-        let poller = PollerConfig::load(&env).unwrap();
-        let store = poller.store(Source::Atlassian, &s3);
-        let settings = PollSettings {
-            pages_per_checkpoint: 2,
-            ..PollSettings::new(Source::Atlassian, &config, &poller)
-        };
-        let http = ApiHttp::new().unwrap().with_backoff(Duration::from_millis(10), Duration::from_millis(50));
-        Scheduled::with_settings(
-            Pipeline { config, s3, sink, dead_letter },
-            Source::Atlassian,
-            store,
-            http,
-            settings,
-            audit_relay::sources::atlassian::streams(&atlassian),
-        )
+        self.scheduled(Source::Atlassian, &env, audit_relay::sources::atlassian::streams(&atlassian)).await
     }
 
     async fn org_deps(&self, api: &MockServer) -> Scheduled {
@@ -194,18 +164,6 @@ impl Setup {
             ("ATLASSIAN_ORG_API_KEY", KEY.into()),
         ])
         .await
-    }
-
-    async fn checkpoint(&self, key: &str) -> Checkpoint {
-        let object = self.moto.s3_client().get_object().bucket(&self.bucket).key(key).send().await.unwrap();
-        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap()
-    }
-
-    /// Every event the SIEM received, checked against the schema, and their uids in order.
-    async fn delivered(&self) -> Vec<String> {
-        let events = hec_events(&self.hec).await;
-        assert_valid_ocsf(&events);
-        events.iter().map(|e| e["metadata"]["uid"].as_str().unwrap().to_string()).collect()
     }
 }
 
@@ -219,10 +177,7 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 }
 
 async fn invoke(deps: &Scheduled, deadline_ms: u64) -> Result<Value, HandlerError> {
-    let mut context = Context::default();
-    context.deadline = deadline_ms;
-    handle(deps, LambdaEvent::new(json!({"source": "aws.events", "detail-type": "Scheduled Event"}), context))
-        .await
+    poller::invoke(deps, json!({"source": "aws.events", "detail-type": "Scheduled Event"}), deadline_ms).await
 }
 
 #[tokio::test]

@@ -10,21 +10,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use audit_relay::config::Config;
-use audit_relay::env::EnvReader;
 use audit_relay::event::Source;
-use audit_relay::poller::{ApiHttp, Checkpoint, PollSettings, PollerConfig, RunError};
-use audit_relay::scheduled::{handle, Scheduled};
-use audit_relay::setup::Pipeline;
+use audit_relay::poller::RunError;
+use audit_relay::scheduled::Scheduled;
 use audit_relay::sources::azure_devops::config::AzureDevOpsConfig;
 use audit_relay::sources::azure_devops::record::{AuditEntry, Shape};
 use audit_relay::sources::azure_devops::udm::to_udm;
 use audit_relay::timestamp::parse_rfc3339_ms;
-use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::audit_apis::azure_devops_entry as entry;
-use audit_relay_tests::moto::{self, MotoServer};
-use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
-use lambda_runtime::{Context, LambdaEvent};
+use audit_relay_tests::poller::{self, scenario, PollScenario};
+use audit_relay_tests::receiver::hec_events;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -132,19 +127,12 @@ async fn audit_service(orgs: &[(&str, bool)]) -> (MockServer, Vec<FakeAuditLog>)
     (server, fakes)
 }
 
-struct Setup {
-    moto: MotoServer,
-    hec: MockServer,
-    bucket: String,
+async fn setup() -> PollScenario {
+    scenario().await
 }
 
-async fn setup() -> Setup {
-    let moto = moto::start().await;
-    let bucket = moto.bucket("state").await;
-    Setup { hec: splunk_hec().await, moto, bucket }
-}
-
-impl Setup {
+/// The Azure DevOps handler of a scenario.
+trait AzureDevOpsRun {
     async fn deps(&self, api: &MockServer, vars: &[(&str, &str)]) -> Scheduled {
         self.deps_with(api, vars, |_| {}).await
     }
@@ -155,53 +143,28 @@ impl Setup {
         api: &MockServer,
         vars: &[(&str, &str)],
         change: impl FnOnce(&mut AzureDevOpsConfig),
+    ) -> Scheduled;
+}
+
+impl AzureDevOpsRun for PollScenario {
+    async fn deps_with(
+        &self,
+        api: &MockServer,
+        vars: &[(&str, &str)],
+        change: impl FnOnce(&mut AzureDevOpsConfig),
     ) -> Scheduled {
         let mut all: Vec<(&str, String)> = vec![
-            ("SIEM_TYPE", "splunk_hec".into()),
-            ("SIEM_URL", format!("{}/services/collector/event", self.hec.uri())),
-            ("SIEM_TOKEN", "hec-token".into()),
-            ("DLQ_BUCKET", self.bucket.clone()),
-            ("CHECKPOINT_BUCKET", self.bucket.clone()),
             ("AZDO_AUDIT_URL", api.uri()),
             ("AZDO_ORGANIZATIONS", ORG.into()),
             ("AZDO_PAT", PAT.into()),
             ("AZDO_REQUESTS_PER_MINUTE", "60000".into()),
         ];
         all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-        let env = EnvReader::from_map(all, None);
-        let config = Config::load(&env).await.unwrap();
-        let s3 = self.moto.s3_client();
-        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
-        let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
+        let env = self.env(all);
         let mut azure_devops = AzureDevOpsConfig::load(&env).await.unwrap();
         change(&mut azure_devops);
-        let poller = PollerConfig::load(&env).unwrap();
-        let store = poller.store(Source::AzureDevops, &s3);
-        let settings = PollSettings {
-            pages_per_checkpoint: 2,
-            ..PollSettings::new(Source::AzureDevops, &config, &poller)
-        };
-        let http = ApiHttp::new().unwrap().with_backoff(Duration::from_millis(10), Duration::from_millis(50));
-        Scheduled::with_settings(
-            Pipeline { config, s3, sink, dead_letter },
-            Source::AzureDevops,
-            store,
-            http,
-            settings,
-            audit_relay::sources::azure_devops::streams(&azure_devops),
-        )
-    }
-
-    async fn checkpoint(&self, key: &str) -> Checkpoint {
-        let object = self.moto.s3_client().get_object().bucket(&self.bucket).key(key).send().await.unwrap();
-        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap()
-    }
-
-    /// Every event the SIEM received, checked against the OCSF schema, and their uids in order.
-    async fn delivered(&self) -> Vec<String> {
-        let events = hec_events(&self.hec).await;
-        assert_valid_ocsf(&events);
-        events.iter().map(|e| e["metadata"]["uid"].as_str().unwrap().to_string()).collect()
+        self.scheduled(Source::AzureDevops, &env, audit_relay::sources::azure_devops::streams(&azure_devops))
+            .await
     }
 }
 
@@ -222,12 +185,10 @@ fn query(request: &Request) -> HashMap<String, String> {
 }
 
 async fn invoke(deps: &Scheduled, deadline_ms: u64) -> Result<Value, RunError> {
-    let mut context = Context::default();
-    context.deadline = deadline_ms;
     let payload: Value =
         serde_json::from_str(include_str!("../../functions/azure-devops-audit/events/schedule.json"))
             .unwrap();
-    handle(deps, LambdaEvent::new(payload, context)).await
+    poller::invoke(deps, payload, deadline_ms).await
 }
 
 #[tokio::test]

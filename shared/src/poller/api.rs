@@ -3,13 +3,16 @@
 //! here: the poll loop sends the requests, so every client gets the same pacing, retries,
 //! credential checks and same-host guard.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::encode::{encode, ConvertError, SourceRecord};
 use crate::entra::{EntraError, EntraTokenSource};
+use crate::event::{OutboundEvent, OutputFormat};
 use crate::ocsf::OcsfEvent;
 use crate::secret::Secret;
 
@@ -159,13 +162,49 @@ pub trait StreamApi: Send + Sync {
 
     /// Maps one record to OCSF; `include_raw` copies its text into `raw_data`. An error
     /// dead-letters the record with the reason.
-    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, String>;
+    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, ConvertError>;
 
     /// Maps one record to UDM (`SIEM_FORMAT=udm`): by default the OCSF → UDM translation of
     /// [`StreamApi::map`]; a source with its own UDM mapping (Azure DevOps) overrides it.
-    fn udm(&self, record: &PolledRecord) -> Result<serde_json::Value, String> {
+    fn udm(&self, record: &PolledRecord) -> Result<serde_json::Value, ConvertError> {
         let event = self.map(record, false)?;
-        crate::udm::from_ocsf::from_event(&event).map_err(|e| format!("could not serialize: {e}"))
+        Ok(crate::udm::from_ocsf::from_event(&event)?)
+    }
+}
+
+/// The outbound event of `record`, mapped by its stream's `api`, in `format`; `include_raw`
+/// copies the record's text into OCSF `raw_data`.
+pub fn encode_polled(
+    format: OutputFormat,
+    include_raw: bool,
+    api: &dyn StreamApi,
+    record: &PolledRecord,
+) -> Result<OutboundEvent, ConvertError> {
+    encode(format, &mut Polled { api, record, include_raw })
+}
+
+/// A polled record, as the encoder sees it.
+struct Polled<'a> {
+    api: &'a dyn StreamApi,
+    record: &'a PolledRecord,
+    include_raw: bool,
+}
+
+impl SourceRecord for Polled<'_> {
+    fn ocsf(&mut self) -> Result<OcsfEvent, ConvertError> {
+        self.api.map(self.record, self.include_raw)
+    }
+
+    fn udm(&mut self) -> Result<OutboundEvent, ConvertError> {
+        Ok(OutboundEvent { time_ms: self.record.time_ms, json: self.api.udm(self.record)?.to_string() })
+    }
+
+    fn raw(&mut self) -> Result<(i64, Cow<'_, str>), ConvertError> {
+        Ok((self.record.time_ms, Cow::Borrowed(&self.record.json)))
+    }
+
+    fn ocsf_size_hint(&self) -> usize {
+        self.record.json.len() * 2 + 512
     }
 }
 

@@ -29,7 +29,10 @@ mod pace;
 mod run;
 mod seen;
 
-pub use api::{same_origin, Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
+pub use api::{
+    encode_polled, same_origin, Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi,
+    Window,
+};
 pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointStore, DirCheckpointStore, Lease, PendingWindow,
     S3CheckpointStore, SeenId, Stored, CHECKPOINT_VERSION,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::api::{PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
+use super::api::{encode_polled, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, Lease, PendingWindow};
 use super::config::PollerConfig;
 use super::http::{ApiHttp, FetchError};
@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::dead_letter::DeadLetterStore;
 use crate::delivery::DeliverySettings;
 use crate::delivery::{Delivery, DeliveryError, DeliveryReport};
+use crate::encode::ConvertError;
 use crate::event::OutboundEvent;
 use crate::event::{OutputFormat, Source};
 use crate::sinks::Sink;
@@ -704,27 +705,8 @@ impl Poller {
     }
 
     /// The outbound event of one record in the configured format.
-    fn convert(&self, api: &dyn StreamApi, record: &PolledRecord) -> Result<OutboundEvent, String> {
-        match self.settings.format {
-            OutputFormat::Ocsf => {
-                let event = api.map(record, self.settings.include_raw)?;
-                let size_hint = record.json.len() * 2 + 512;
-                OutboundEvent::serialize(event.time, &event, size_hint)
-            }
-            OutputFormat::Udm => {
-                Ok(OutboundEvent { time_ms: record.time_ms, json: api.udm(record)?.to_string() })
-            }
-            OutputFormat::Raw => {
-                let json = if record.json.contains(['\n', '\r']) {
-                    let value: serde_json::Value =
-                        serde_json::from_str(&record.json).map_err(|e| format!("not JSON: {e}"))?;
-                    value.to_string()
-                } else {
-                    record.json.clone()
-                };
-                Ok(OutboundEvent { time_ms: record.time_ms, json })
-            }
-        }
+    fn convert(&self, api: &dyn StreamApi, record: &PolledRecord) -> Result<OutboundEvent, ConvertError> {
+        encode_polled(self.settings.format, self.settings.include_raw, api, record)
     }
 }
 

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::mapping::{confluence_position, map_confluence_record};
 use super::{site_host, stream_key};
+use crate::encode::ConvertError;
 use crate::ocsf::OcsfEvent;
 use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
 
@@ -126,8 +127,8 @@ impl StreamApi for ConfluenceAuditApi {
         Ok(Page { items, next: more.then(|| json!({ "start": start(resume) + count })) })
     }
 
-    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, String> {
-        map_confluence_record(&record.json, &self.host, include_raw).map_err(|e| e.to_string())
+    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, ConvertError> {
+        map_confluence_record(&record.json, &self.host, include_raw).map_err(ConvertError::record)
     }
 }
 

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::mapping::{jira_position, map_jira_record};
 use super::{site_host, stream_key};
+use crate::encode::ConvertError;
 use crate::ocsf::OcsfEvent;
 use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
 use crate::timestamp::format_rfc3339_ms;
@@ -126,8 +127,8 @@ impl StreamApi for JiraAuditApi {
         Ok(Page { items, next: more.then(|| json!({ "offset": end })) })
     }
 
-    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, String> {
-        map_jira_record(&record.json, &self.host, include_raw).map_err(|e| e.to_string())
+    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, ConvertError> {
+        map_jira_record(&record.json, &self.host, include_raw).map_err(ConvertError::record)
     }
 }
 

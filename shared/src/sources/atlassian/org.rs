@@ -10,6 +10,7 @@ use url::Url;
 use super::config::{OrgConfig, OrgEndpoint};
 use super::mapping::{map_org_event, org_position};
 use super::stream_key;
+use crate::encode::ConvertError;
 use crate::ocsf::OcsfEvent;
 use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
 
@@ -154,8 +155,8 @@ impl StreamApi for OrgEventsApi {
         Ok(Page { items, next })
     }
 
-    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, String> {
-        map_org_event(&record.json, &self.org_id, include_raw).map_err(|e| e.to_string())
+    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, ConvertError> {
+        map_org_event(&record.json, &self.org_id, include_raw).map_err(ConvertError::record)
     }
 }
 

@@ -11,6 +11,7 @@ use super::config::{AzureDevOpsAuth, AzureDevOpsConfig};
 use super::mapping::{map_entry, MapOptions};
 use super::record::{AuditEntry, AuditLogPage, Shape};
 use super::udm::to_udm;
+use crate::encode::ConvertError;
 use crate::ocsf::OcsfEvent;
 use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
 use crate::timestamp::format_rfc3339_ms;
@@ -152,14 +153,14 @@ impl StreamApi for AuditLogApi {
         Ok(Page { items: page.entries.into_iter().map(Self::item).collect(), next })
     }
 
-    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, String> {
-        let entry = AuditEntry::parse(&record.json).map_err(|e| e.to_string())?;
+    fn map(&self, record: &PolledRecord, include_raw: bool) -> Result<OcsfEvent, ConvertError> {
+        let entry = AuditEntry::parse(&record.json).map_err(ConvertError::record)?;
         let raw = include_raw.then_some(record.json.as_str());
-        map_entry(&entry, raw, &MapOptions { include_raw }).map_err(|e| e.to_string())
+        map_entry(&entry, raw, &MapOptions { include_raw }).map_err(ConvertError::record)
     }
 
-    fn udm(&self, record: &PolledRecord) -> Result<Value, String> {
-        let entry = AuditEntry::parse(&record.json).map_err(|e| e.to_string())?;
+    fn udm(&self, record: &PolledRecord) -> Result<Value, ConvertError> {
+        let entry = AuditEntry::parse(&record.json).map_err(ConvertError::record)?;
         Ok(to_udm(&entry, Shape::Entry))
     }
 }

@@ -1,55 +1,63 @@
-//! One audit entry → the event the sink receives, in the configured format: OCSF (through
-//! [`super::mapping`]), UDM (through [`super::udm`], the SecOps parser's mapping), or the entry as
-//! received (`SIEM_FORMAT=raw`, one line of compact JSON).
+//! One audit entry of a saved log (the CLI's `normalize`) → the event the sink receives, through
+//! [`crate::encode`]: OCSF through [`super::mapping`], UDM through [`super::udm`] (the SecOps
+//! parser's mapping), or the entry as received.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
 use super::mapping::{self, MapOptions};
 use super::record::{AuditEntry, Shape};
 use super::udm;
+use crate::encode::{encode, ConvertError, SourceRecord};
 use crate::event::OutboundEvent;
 use crate::event::OutputFormat;
+use crate::ocsf::OcsfEvent;
 
-/// Entry → outbound event, per the configured output format.
-#[derive(Debug, Clone)]
-pub struct Converter {
+/// The outbound event for one entry split from a saved log ([`super::record::split_log`]), or
+/// why it cannot be sent. `shape` says how it reached us (UDM takes `metadata.product_log_id`
+/// from it); `include_raw` puts the entry in OCSF `raw_data`.
+pub fn convert(
     format: OutputFormat,
+    value: &Value,
+    shape: Shape,
+    include_raw: bool,
+) -> Result<OutboundEvent, ConvertError> {
+    let entry = AuditEntry::from_value(value.clone()).map_err(ConvertError::record)?;
+    let time_ms = entry.time_ms().ok_or_else(|| {
+        ConvertError::NoTime(format!(
+            "Azure DevOps audit entry {} has no RFC 3339 timestamp",
+            entry.id.as_deref().unwrap_or("(no id)")
+        ))
+    })?;
+    encode(format, &mut Entry { entry, value, shape, time_ms, options: MapOptions { include_raw } })
+}
+
+/// A saved entry, as the encoder sees it.
+struct Entry<'a> {
+    entry: AuditEntry,
+    value: &'a Value,
+    shape: Shape,
+    time_ms: i64,
     options: MapOptions,
 }
 
-impl Converter {
-    /// A converter for `format`; `include_raw` puts the entry in OCSF `raw_data`.
-    pub fn new(format: OutputFormat, include_raw: bool) -> Self {
-        Self { format, options: MapOptions { include_raw } }
+impl SourceRecord for Entry<'_> {
+    fn ocsf(&mut self) -> Result<OcsfEvent, ConvertError> {
+        let raw = self.options.include_raw.then(|| self.value.to_string());
+        mapping::map_entry(&self.entry, raw.as_deref(), &self.options).map_err(ConvertError::record)
     }
 
-    /// The outbound event for one entry of an audit log page, or why it cannot be sent (the caller
-    /// dead-letters the entry with that reason).
-    pub fn convert(&self, value: &Value) -> Result<OutboundEvent, String> {
-        self.convert_shaped(value, Shape::Entry)
+    fn udm(&mut self) -> Result<OutboundEvent, ConvertError> {
+        Ok(OutboundEvent { time_ms: self.time_ms, json: udm::to_udm(&self.entry, self.shape).to_string() })
     }
 
-    /// [`Converter::convert`] for an entry split from a saved log ([`super::record::split_log`]):
-    /// `shape` says how it reached us (UDM takes `metadata.product_log_id` from it).
-    pub fn convert_shaped(&self, value: &Value, shape: Shape) -> Result<OutboundEvent, String> {
-        let entry = AuditEntry::from_value(value.clone()).map_err(|e| e.to_string())?;
-        let time_ms = entry.time_ms().ok_or_else(|| {
-            format!(
-                "Azure DevOps audit entry {} has no RFC 3339 timestamp",
-                entry.id.as_deref().unwrap_or("(no id)")
-            )
-        })?;
-        let json = match self.format {
-            OutputFormat::Ocsf => {
-                let raw = self.options.include_raw.then(|| value.to_string());
-                let event =
-                    mapping::map_entry(&entry, raw.as_deref(), &self.options).map_err(|e| e.to_string())?;
-                serde_json::to_string(&event).map_err(|e| format!("could not serialize: {e}"))?
-            }
-            OutputFormat::Udm => udm::to_udm(&entry, shape).to_string(),
-            OutputFormat::Raw => value.to_string(),
-        };
-        Ok(OutboundEvent { time_ms, json })
+    fn raw(&mut self) -> Result<(i64, Cow<'_, str>), ConvertError> {
+        Ok((self.time_ms, Cow::Owned(self.value.to_string())))
+    }
+
+    fn ocsf_size_hint(&self) -> usize {
+        2048
     }
 }
 
@@ -64,7 +72,7 @@ mod tests {
     fn each_format_keeps_the_entry_time() {
         let entry = fixtures::load("git_repo_created.json");
         for format in [OutputFormat::Ocsf, OutputFormat::Udm, OutputFormat::Raw] {
-            let event = Converter::new(format, false).convert(&entry).unwrap();
+            let event = convert(format, &entry, Shape::Entry, false).unwrap();
             assert_eq!(event.time_ms, 1_732_018_500_000, "{format:?}");
             assert!(!event.json.contains('\n'), "{format:?}");
             let json: Value = serde_json::from_str(&event.json).unwrap();
@@ -81,10 +89,11 @@ mod tests {
 
     #[test]
     fn entries_without_time_or_object_are_refused_with_a_reason() {
-        let converter = Converter::new(OutputFormat::Raw, false);
-        let err = converter.convert(&json!({"id": "i-9"})).unwrap_err();
-        assert_eq!(err, "Azure DevOps audit entry i-9 has no RFC 3339 timestamp");
-        let err = converter.convert(&json!("text")).unwrap_err();
-        assert_eq!(err, "Azure DevOps audit record is not a JSON object: found string");
+        for format in [OutputFormat::Ocsf, OutputFormat::Udm, OutputFormat::Raw] {
+            let err = convert(format, &json!({"id": "i-9"}), Shape::Entry, false).unwrap_err();
+            assert_eq!(err.to_string(), "Azure DevOps audit entry i-9 has no RFC 3339 timestamp");
+            let err = convert(format, &json!("text"), Shape::Entry, false).unwrap_err();
+            assert_eq!(err.to_string(), "Azure DevOps audit record is not a JSON object: found string");
+        }
     }
 }

@@ -7,8 +7,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::mapping::{self, MapOptions};
+use crate::encode::{encode, ConvertError, SourceRecord};
 use crate::event::OutboundEvent;
 use crate::event::OutputFormat;
+use crate::ocsf::OcsfEvent;
 use crate::timestamp::parse_rfc3339_ms;
 
 /// Record → outbound event, per the configured output format.
@@ -18,12 +20,6 @@ pub struct Converter {
     options: MapOptions,
 }
 
-#[derive(Deserialize)]
-struct RecordTime<'a> {
-    #[serde(rename = "eventTime", borrow)]
-    event_time: Cow<'a, str>,
-}
-
 impl Converter {
     /// A converter for `format`; `include_raw` puts the record in OCSF `raw_data`.
     pub fn new(format: OutputFormat, include_raw: bool) -> Self {
@@ -31,38 +27,43 @@ impl Converter {
     }
 
     /// The outbound event for one record, or why it cannot be sent (the caller dead-letters it).
-    pub fn convert(&self, record: &str) -> Result<OutboundEvent, String> {
+    pub fn convert(&self, record: &str) -> Result<OutboundEvent, ConvertError> {
         if nests_deeper_than(record.as_bytes(), MAX_NESTING) {
-            return Err(format!("arrays and objects nested deeper than {MAX_NESTING} levels"));
+            return Err(ConvertError::TooDeep(MAX_NESTING));
         }
-        match self.format {
-            OutputFormat::Ocsf => {
-                let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
-                // The event is about one and a half times the record (names and captions added).
-                OutboundEvent::serialize(event.time, &event, record.len() + record.len() / 2 + 512)
-            }
-            OutputFormat::Udm => {
-                let event = mapping::map_record(record, &self.options).map_err(|e| e.to_string())?;
-                let udm = crate::udm::from_ocsf::from_event(&event)
-                    .map_err(|e| format!("could not serialize: {e}"))?;
-                Ok(OutboundEvent { time_ms: event.time, json: udm.to_string() })
-            }
-            OutputFormat::Raw => {
-                let time: RecordTime<'_> =
-                    serde_json::from_str(record).map_err(|e| format!("not a CloudTrail record: {e}"))?;
-                let time_ms = parse_rfc3339_ms(&time.event_time)
-                    .ok_or_else(|| format!("eventTime {:?} is not an RFC 3339 time", time.event_time))?;
-                // NDJSON needs one line per event: re-serialize only a record that spans lines.
-                let json = if memchr::memchr2(b'\n', b'\r', record.as_bytes()).is_some() {
-                    let value: serde_json::Value =
-                        serde_json::from_str(record).map_err(|e| format!("not a CloudTrail record: {e}"))?;
-                    value.to_string()
-                } else {
-                    record.to_string()
-                };
-                Ok(OutboundEvent { time_ms, json })
-            }
-        }
+        encode(self.format, &mut Record { text: record, options: &self.options })
+    }
+}
+
+/// One record's JSON text, as the encoder sees it.
+struct Record<'a> {
+    text: &'a str,
+    options: &'a MapOptions,
+}
+
+#[derive(Deserialize)]
+struct RecordTime<'a> {
+    #[serde(rename = "eventTime", borrow)]
+    event_time: Cow<'a, str>,
+}
+
+impl SourceRecord for Record<'_> {
+    fn ocsf(&mut self) -> Result<OcsfEvent, ConvertError> {
+        mapping::map_record(self.text, self.options).map_err(ConvertError::record)
+    }
+
+    fn raw(&mut self) -> Result<(i64, Cow<'_, str>), ConvertError> {
+        let time: RecordTime<'_> = serde_json::from_str(self.text)
+            .map_err(|e| ConvertError::record(format!("not a CloudTrail record: {e}")))?;
+        let time_ms = parse_rfc3339_ms(&time.event_time).ok_or_else(|| {
+            ConvertError::NoTime(format!("eventTime {:?} is not an RFC 3339 time", time.event_time))
+        })?;
+        Ok((time_ms, Cow::Borrowed(self.text)))
+    }
+
+    fn ocsf_size_hint(&self) -> usize {
+        // The event is about one and a half times the record (names and captions added).
+        self.text.len() + self.text.len() / 2 + 512
     }
 }
 
@@ -175,7 +176,8 @@ mod tests {
                 "]".repeat(100_000)
             );
             let error = Converter::new(format, false).convert(&record).unwrap_err();
-            assert_eq!(error, "arrays and objects nested deeper than 100 levels");
+            assert_eq!(error, ConvertError::TooDeep(MAX_NESTING));
+            assert_eq!(error.to_string(), "arrays and objects nested deeper than 100 levels");
         }
     }
 

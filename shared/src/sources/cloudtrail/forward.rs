@@ -94,7 +94,7 @@ pub async fn forward_records(
         counts.records += 1;
         let outcome = match record {
             RawRecord::Json(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => converter.convert(text).map_err(|reason| (text.to_string(), reason)),
+                Ok(text) => converter.convert(text).map_err(|reason| (text.to_string(), reason.to_string())),
                 Err(e) => Err((String::from_utf8_lossy(bytes).into_owned(), format!("invalid UTF-8: {e}"))),
             },
             RawRecord::Oversized { size } => Err((

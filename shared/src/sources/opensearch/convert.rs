@@ -2,11 +2,15 @@
 //! (through the mapping), or the record itself (`SIEM_FORMAT=raw`, credential headers redacted),
 //! and pushes it to the delivery engine with the counts every caller reports.
 
+use std::borrow::Cow;
+
 use super::mapping::{map_message, LogContext, MapOptions};
 use super::record::{self, redact_raw, strip_log4j_prefix};
 use crate::delivery::{Delivery, DeliveryError};
+use crate::encode::{encode, ConvertError, SourceRecord};
 use crate::event::OutboundEvent;
 use crate::event::OutputFormat;
+use crate::ocsf::OcsfEvent;
 use crate::timestamp::parse_rfc3339_ms;
 
 /// Message → outbound event, per the configured output format.
@@ -32,53 +36,51 @@ impl Converter {
     }
 
     /// The outbound event for one message, or why it cannot be sent (the caller dead-letters it).
-    pub fn convert(&self, message: &str, context: &LogContext<'_>) -> Result<Converted, String> {
-        match self.format {
-            OutputFormat::Ocsf => {
-                let mapped = map_message(message, context, &self.options);
-                let json =
-                    serde_json::to_string(&mapped.event).map_err(|e| format!("could not serialize: {e}"))?;
-                Ok(Converted {
-                    event: OutboundEvent { time_ms: mapped.event.time, json },
-                    problem: mapped.problem,
-                })
-            }
-            OutputFormat::Udm => {
-                let mapped = map_message(message, context, &self.options);
-                let udm = crate::udm::from_ocsf::from_event(&mapped.event)
-                    .map_err(|e| format!("could not serialize: {e}"))?;
-                Ok(Converted {
-                    event: OutboundEvent { time_ms: mapped.event.time, json: udm.to_string() },
-                    problem: mapped.problem,
-                })
-            }
-            OutputFormat::Raw => {
-                let (json, _) = strip_log4j_prefix(message);
-                let mut parsed = record::parse(json);
-                let time_ms = parsed
-                    .members
-                    .take_str("@timestamp")
-                    .and_then(|t| parse_rfc3339_ms(&t))
-                    .or(context.timestamp_ms)
-                    .unwrap_or_default();
-                let redacted = redact_raw(json, &self.options.redact);
-                let json = match &parsed.error {
-                    // NDJSON needs one line per event: re-serialize only a record that spans lines.
-                    None if memchr::memchr2(b'\n', b'\r', redacted.as_bytes()).is_some() => {
-                        serde_json::from_str::<serde_json::Value>(&redacted)
-                            .map(|v| v.to_string())
-                            .map_err(|e| format!("could not re-serialize: {e}"))?
-                    }
-                    None => redacted.into_owned(),
-                    // Not a JSON object: sent as a JSON string of the whole message.
-                    Some(_) => {
-                        serde_json::Value::String(redact_raw(message, &self.options.redact).into_owned())
-                            .to_string()
-                    }
-                };
-                Ok(Converted { event: OutboundEvent { time_ms, json }, problem: parsed.error })
-            }
-        }
+    pub fn convert(&self, message: &str, context: &LogContext<'_>) -> Result<Converted, ConvertError> {
+        let mut record = Message { text: message, context, options: &self.options, problem: None };
+        let event = encode(self.format, &mut record)?;
+        Ok(Converted { event, problem: record.problem })
+    }
+}
+
+/// One log message, as the encoder sees it; what was wrong with it is kept in `problem`.
+struct Message<'a> {
+    text: &'a str,
+    context: &'a LogContext<'a>,
+    options: &'a MapOptions,
+    problem: Option<String>,
+}
+
+impl SourceRecord for Message<'_> {
+    fn ocsf(&mut self) -> Result<OcsfEvent, ConvertError> {
+        let mapped = map_message(self.text, self.context, self.options);
+        self.problem = mapped.problem;
+        Ok(mapped.event)
+    }
+
+    fn raw(&mut self) -> Result<(i64, Cow<'_, str>), ConvertError> {
+        let (json, _) = strip_log4j_prefix(self.text);
+        let mut parsed = record::parse(json);
+        let time_ms = parsed
+            .members
+            .take_str("@timestamp")
+            .and_then(|t| parse_rfc3339_ms(&t))
+            .or(self.context.timestamp_ms)
+            .unwrap_or_default();
+        let text = match &parsed.error {
+            None => redact_raw(json, &self.options.redact),
+            // Not a JSON object: sent as a JSON string of the whole message.
+            Some(_) => Cow::Owned(
+                serde_json::Value::String(redact_raw(self.text, &self.options.redact).into_owned())
+                    .to_string(),
+            ),
+        };
+        self.problem = parsed.error;
+        Ok((time_ms, text))
+    }
+
+    fn ocsf_size_hint(&self) -> usize {
+        self.text.len() * 2 + 512
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::config::RedactHeaders;
+use crate::text::Text;
 
 /// `audit_category` values (api-contracts.md §4.2) this mapping knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,35 +112,6 @@ pub fn log4j_prefix_time_ms(message: &str) -> Option<i64> {
     crate::timestamp::parse_rfc3339_ms(&rfc3339)
 }
 
-/// A string member, borrowed from the text unless it holds escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for KeyVisitor<'a> {
-            type Value = Key<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'a>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Key<'a>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E>(self, v: String) -> Result<Key<'a>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor(std::marker::PhantomData))
-    }
-}
-
 /// Reads an object's members into the vector one at a time, so that those before an error stay.
 struct Collect<'m, 'a>(&'m mut Vec<(Cow<'a, str>, &'a RawValue)>);
 
@@ -159,7 +131,7 @@ impl<'de, 'm> Visitor<'de> for Collect<'m, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value: &'de RawValue = map.next_value()?;
             self.0.push((key, value));
         }
@@ -219,8 +191,8 @@ impl<'a> Members<'a> {
     pub fn take_str(&mut self, key: &str) -> Option<Cow<'a, str>> {
         let at = self.position(key)?;
         let raw: &'a str = self.items[at].1.get();
-        let text = match serde_json::from_str::<Key<'a>>(raw) {
-            Ok(Key(text)) => text,
+        let text = match serde_json::from_str::<Text<'a>>(raw) {
+            Ok(Text(text)) => text,
             Err(_) if raw == "null" => {
                 self.items.remove(at);
                 return None;
@@ -244,7 +216,7 @@ impl<'a> Members<'a> {
 
     /// Removes member `key` if it is an array of strings.
     pub fn take_strings(&mut self, key: &str) -> Option<Vec<Cow<'a, str>>> {
-        let values: Vec<Key<'a>> = self.take(key)?;
+        let values: Vec<Text<'a>> = self.take(key)?;
         Some(values.into_iter().map(|k| k.0).filter(|k| !k.is_empty()).collect())
     }
 
@@ -256,7 +228,7 @@ impl<'a> Members<'a> {
     /// The string value of `key`, left in place.
     pub fn peek_str(&self, key: &str) -> Option<Cow<'a, str>> {
         let at = self.position(key)?;
-        serde_json::from_str::<Key<'a>>(self.items[at].1.get()).ok().map(|k| k.0)
+        serde_json::from_str::<Text<'a>>(self.items[at].1.get()).ok().map(|k| k.0)
     }
 
     /// Puts a member (back) at the end.
