@@ -72,11 +72,11 @@ pub async fn run(source: Source, targets: &[String]) -> anyhow::Result<()> {
                 }
                 match forward_s3_object(&s3, object, &mut delivery, &converter, limits).await {
                     Ok(found) => {
-                        counts.add(found);
+                        counts += found;
                         Ok(())
                     }
                     Err((found, error)) => {
-                        counts.add(found);
+                        counts += found;
                         Err(error)
                     }
                 }

@@ -176,17 +176,14 @@ impl EntraConfig {
         let proof = match kind {
             ProofKind::Secret => {
                 ClientProof::Secret(env.credential(AZURE_CLIENT_SECRET).await?.ok_or_else(|| {
-                    ConfigError::Missing {
-                        variable: AZURE_CLIENT_SECRET.to_owned(),
-                        reason: "(or its _SECRET_ARN): a client secret of the app registration".to_owned(),
-                    }
+                    ConfigError::missing(
+                        AZURE_CLIENT_SECRET,
+                        "(or its _SECRET_ARN): a client secret of the app registration",
+                    )
                 })?)
             }
             ProofKind::Certificate => {
-                let pem = env.credential(AZURE_CLIENT_CERTIFICATE).await?.ok_or_else(|| ConfigError::Missing {
-                    variable: AZURE_CLIENT_CERTIFICATE.to_owned(),
-                    reason: "(or its _SECRET_ARN): PEM with the private key and the certificate uploaded to the app registration".to_owned(),
-                })?;
+                let pem = env.credential(AZURE_CLIENT_CERTIFICATE).await?.ok_or_else(|| ConfigError::missing(AZURE_CLIENT_CERTIFICATE, "(or its _SECRET_ARN): PEM with the private key and the certificate uploaded to the app registration"))?;
                 let key = CertificateKey::from_pem(pem.expose()).map_err(|reason| {
                     ConfigError::invalid(AZURE_CLIENT_CERTIFICATE, "***".to_owned(), &reason)
                 })?;
@@ -533,8 +530,7 @@ impl EntraTokenSource {
 }
 
 fn required(env: &EnvReader, variable: &str, what: &str) -> Result<String, ConfigError> {
-    env.string(variable)
-        .ok_or_else(|| ConfigError::Missing { variable: variable.to_owned(), reason: format!("for {what}") })
+    env.string(variable).ok_or_else(|| ConfigError::missing(variable, &format!("for {what}")))
 }
 
 /// `scheme://host[:port]` of a URL.

@@ -77,18 +77,20 @@ impl DeliveryReport {
         }
     }
 
-    fn add(&mut self, other: &DeliveryReport) {
+    /// Mean time of one request to the sink, in milliseconds; `None` when nothing was sent.
+    pub fn mean_sink_millis(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.sink_millis as f64 / self.requests as f64)
+    }
+}
+
+impl std::ops::AddAssign<&DeliveryReport> for DeliveryReport {
+    fn add_assign(&mut self, other: &DeliveryReport) {
         self.delivered += other.delivered;
         self.dead_lettered += other.dead_lettered;
         self.retries += other.retries;
         self.bytes_sent += other.bytes_sent;
         self.requests += other.requests;
         self.sink_millis += other.sink_millis;
-    }
-
-    /// Mean time of one request to the sink, in milliseconds; `None` when nothing was sent.
-    pub fn mean_sink_millis(&self) -> Option<f64> {
-        (self.requests > 0).then(|| self.sink_millis as f64 / self.requests as f64)
     }
 }
 
@@ -268,7 +270,7 @@ impl Delivery {
                 Outcome { lost: Some((events, format!("batch task failed: {e}"))), ..Outcome::default() }
             }
         };
-        self.report.add(&outcome.report);
+        self.report += &outcome.report;
         if let Some((events, reason)) = outcome.lost {
             self.add_lost(events, reason);
         }
@@ -321,7 +323,7 @@ impl Delivery {
                 times: pending.times,
             };
             let outcome = dead_letter(&self.shared, letter, None).await;
-            self.report.add(&outcome.report);
+            self.report += &outcome.report;
             if let Some((events, reason)) = outcome.lost {
                 self.add_lost(events, reason);
             }
@@ -459,7 +461,7 @@ impl Refused {
 
 /// Adds a dead-letter write's outcome to a batch's.
 fn absorb(outcome: &mut Outcome, part: Outcome) {
-    outcome.report.add(&part.report);
+    outcome.report += &part.report;
     if let Some((events, reason)) = part.lost {
         let total = outcome.lost.as_ref().map_or(0, |(n, _)| *n) + events;
         let reason = outcome.lost.take().map_or(reason, |(_, first)| first);

@@ -55,10 +55,10 @@ impl PollerConfig {
             },
             (None, Some(dir)) => CheckpointLocation::Dir(dir),
             (None, None) => {
-                return Err(ConfigError::Missing {
-                    variable: CHECKPOINT_BUCKET.to_string(),
-                    reason: format!("(or {CHECKPOINT_DIR} for local runs) to keep each stream's position"),
-                })
+                return Err(ConfigError::missing(
+                    CHECKPOINT_BUCKET,
+                    &format!("(or {CHECKPOINT_DIR} for local runs) to keep each stream's position"),
+                ))
             }
         };
         let hours: u64 = env.parse_or(INITIAL_LOOKBACK_HOURS, 24)?;

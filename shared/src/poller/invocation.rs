@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::run::{epoch_ms, RunReport, StreamReport};
+use super::report::{RunReport, StreamReport};
+use super::run::epoch_ms;
 use crate::event::Source;
 
 /// What one invocation did.

@@ -26,6 +26,7 @@ mod config;
 mod http;
 mod invocation;
 mod pace;
+mod report;
 mod run;
 mod seen;
 
@@ -44,8 +45,8 @@ pub use config::{
 pub use http::{api_client, ApiHttp, FetchError, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS, REQUEST_TIMEOUT};
 pub use invocation::{conclude, RunError, RunSummary};
 pub use pace::Pacer;
+pub use report::{PollError, RunReport, StreamReport, StreamStatus};
 pub use run::{
-    epoch_ms, PollError, PollSettings, Poller, RunClock, RunReport, Stream, StreamReport, StreamStatus,
-    LEASE_GRACE, PAGES_PER_CHECKPOINT, PAGING_MARGIN,
+    epoch_ms, PollSettings, Poller, RunClock, Stream, LEASE_GRACE, PAGES_PER_CHECKPOINT, PAGING_MARGIN,
 };
 pub use seen::SeenIds;

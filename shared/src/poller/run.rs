@@ -4,19 +4,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use tracing::Instrument;
 
-use super::api::{encode_polled, PageError, PageItem, PolledRecord, Resume, StreamApi, Window};
+use super::api::{encode_polled, PageItem, PolledRecord, StreamApi, Window};
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, Lease, PendingWindow};
 use super::config::PollerConfig;
 use super::http::{ApiHttp, FetchError};
 use super::pace::Pacer;
+use super::report::{PollError, RunReport, StreamReport, StreamStatus};
 use super::seen::SeenIds;
 use crate::config::Config;
 use crate::dead_letter::DeadLetterStore;
+use crate::delivery::Delivery;
 use crate::delivery::DeliverySettings;
-use crate::delivery::{Delivery, DeliveryError, DeliveryReport};
 use crate::encode::ConvertError;
 use crate::event::OutboundEvent;
 use crate::event::{OutputFormat, Source};
@@ -118,177 +118,6 @@ impl RunClock {
     /// When paging stops.
     pub fn stop_paging_at(&self) -> Instant {
         self.stop_paging_at
-    }
-}
-
-/// How a stream's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StreamStatus {
-    /// Read up to the run's start time.
-    Done,
-    /// Stopped for the deadline (or a long `Retry-After`) with progress saved; the next run goes on.
-    Behind,
-    /// Another run holds the stream; nothing was read.
-    Busy,
-    /// Another run wrote the checkpoint first; this run stopped without overwriting it.
-    LostRace,
-    /// Stopped by an error (progress before it saved when possible); fails the run.
-    Failed,
-}
-
-/// Why a stream failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    /// A page could not be fetched (credential refused, foreign host, API errors).
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// A page could not be read.
-    #[error("{product}: {source}")]
-    Page {
-        /// The product.
-        product: String,
-        /// What is wrong.
-        source: PageError,
-    },
-    /// The checkpoint could not be read or written.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// Events were neither delivered nor dead-lettered; the checkpoint was not advanced past them.
-    #[error(transparent)]
-    Delivery(#[from] DeliveryError),
-}
-
-impl PollError {
-    /// Whether running again soon may succeed (not a refused credential or a foreign host).
-    pub fn is_retryable(&self) -> bool {
-        !matches!(
-            self,
-            Self::Fetch(FetchError::Unauthorized { .. } | FetchError::ForeignHost { .. })
-                | Self::Checkpoint(CheckpointError::Corrupt { .. })
-        )
-    }
-}
-
-/// What one stream's run did.
-#[derive(Debug, Serialize)]
-pub struct StreamReport {
-    /// The stream id.
-    pub stream: String,
-    /// How it ended.
-    pub status: StreamStatus,
-    /// Records sent to the delivery engine as events.
-    pub events: u64,
-    /// Records skipped because an earlier run (or page) delivered them.
-    pub duplicates: u64,
-    /// Records dead-lettered because they could not be mapped.
-    pub rejected: u64,
-    /// Pages read.
-    pub pages: u64,
-    /// Whether the stream stopped before reaching the run's start time.
-    pub behind: bool,
-    /// The newest record time delivered so far, this run or before (ms).
-    pub newest_event_ms: Option<i64>,
-    /// The same as RFC 3339.
-    pub newest_event_time: Option<String>,
-    /// The position every window before is complete up to (ms).
-    pub watermark_ms: Option<i64>,
-    /// Events the sink accepted.
-    pub delivered: u64,
-    /// Events written to the dead-letter store.
-    pub dead_lettered: u64,
-    /// API requests retried (429, 5xx, network).
-    pub api_retries: u64,
-    /// The delivery engine's figures.
-    #[serde(skip)]
-    pub delivery: DeliveryReport,
-    /// The error's text when `Failed`.
-    pub error: Option<String>,
-    /// The error when `Failed`.
-    #[serde(skip)]
-    pub failure: Option<PollError>,
-}
-
-impl StreamReport {
-    fn new(stream: &str) -> Self {
-        Self {
-            stream: stream.to_string(),
-            status: StreamStatus::Done,
-            events: 0,
-            duplicates: 0,
-            rejected: 0,
-            pages: 0,
-            behind: false,
-            newest_event_ms: None,
-            newest_event_time: None,
-            watermark_ms: None,
-            delivered: 0,
-            dead_lettered: 0,
-            api_retries: 0,
-            delivery: DeliveryReport::default(),
-            error: None,
-            failure: None,
-        }
-    }
-
-    fn add_delivery(&mut self, report: DeliveryReport) {
-        self.delivered += report.delivered;
-        self.dead_lettered += report.dead_lettered;
-        let total = &mut self.delivery;
-        total.delivered += report.delivered;
-        total.dead_lettered += report.dead_lettered;
-        total.retries += report.retries;
-        total.bytes_sent += report.bytes_sent;
-        total.requests += report.requests;
-        total.sink_millis += report.sink_millis;
-    }
-
-    /// Seconds from the newest record delivered to now.
-    pub fn lag_seconds(&self, now_ms: i64) -> Option<f64> {
-        self.newest_event_ms.map(|t| (now_ms - t).max(0) as f64 / 1000.0)
-    }
-}
-
-/// What one run did, stream by stream.
-#[derive(Debug, Serialize)]
-pub struct RunReport {
-    /// One report per stream, in the order given.
-    pub streams: Vec<StreamReport>,
-}
-
-impl RunReport {
-    /// The delivery figures of every stream, summed.
-    pub fn delivery(&self) -> DeliveryReport {
-        let mut total = DeliveryReport::default();
-        for s in &self.streams {
-            total.delivered += s.delivery.delivered;
-            total.dead_lettered += s.delivery.dead_lettered;
-            total.retries += s.delivery.retries;
-            total.bytes_sent += s.delivery.bytes_sent;
-            total.requests += s.delivery.requests;
-            total.sink_millis += s.delivery.sink_millis;
-        }
-        total
-    }
-
-    /// Records read and turned into events or dead letters, summed.
-    pub fn records(&self) -> u64 {
-        self.streams.iter().map(|s| s.events + s.rejected).sum()
-    }
-
-    /// Whether any stream is behind.
-    pub fn behind(&self) -> bool {
-        self.streams.iter().any(|s| s.behind)
-    }
-
-    /// The largest lag of the streams that delivered something ever (seconds).
-    pub fn max_lag_seconds(&self, now_ms: i64) -> Option<f64> {
-        self.streams.iter().filter_map(|s| s.lag_seconds(now_ms)).reduce(f64::max)
-    }
-
-    /// The failures, by stream.
-    pub fn failures(&self) -> impl Iterator<Item = (&str, &PollError)> {
-        self.streams.iter().filter_map(|s| s.failure.as_ref().map(|f| (s.stream.as_str(), f)))
     }
 }
 
@@ -468,17 +297,18 @@ impl Poller {
         loop {
             let pending = held.checkpoint.pending.take();
             let resumed = pending.is_some();
-            let (window, resume) = match pending {
-                Some(p) => (p.window, p.resume),
-                None => (self.fresh_window(&held.checkpoint), None),
+            let from = match pending {
+                Some(pending) => pending,
+                None => PendingWindow { window: self.fresh_window(&held.checkpoint), resume: None },
             };
+            let window = from.window;
             tracing::info!(
                 from = %format_rfc3339_ms(window.from_ms),
                 to = %format_rfc3339_ms(window.to_ms),
                 resumed,
                 "Reading window."
             );
-            let end = self.window(stream, clock, window, resume, &mut seen, held, report).await?;
+            let end = self.window(stream, clock, from, &mut seen, held, report).await?;
             report.watermark_ms = held.checkpoint.watermark_ms;
             match end {
                 WindowEnd::Complete if resumed && Instant::now() < clock.stop_paging_at => continue,
@@ -512,17 +342,16 @@ impl Poller {
 
     /// Reads one window from `resume`, delivering and saving every few pages; saves where it
     /// ended (without releasing the stream).
-    #[allow(clippy::too_many_arguments)]
     async fn window(
         &self,
         stream: &Stream,
         clock: &RunClock,
-        window: Window,
-        mut resume: Option<Resume>,
+        from: PendingWindow,
         seen: &mut SeenIds,
         held: &mut Held,
         report: &mut StreamReport,
     ) -> Result<WindowEnd, PollError> {
+        let PendingWindow { window, mut resume } = from;
         let api = stream.api.as_ref();
         let product = || api.product().to_string();
         // A resume token from an earlier run may have expired: if the API refuses it, the window
@@ -619,7 +448,7 @@ impl Poller {
             if pages_since_save >= self.settings.pages_per_checkpoint.max(1) {
                 pages_since_save = 0;
                 let done = std::mem::replace(&mut delivery, self.delivery(clock));
-                report.add_delivery(done.finish().await?);
+                report.add_delivery(&done.finish().await?);
                 let pending = PendingWindow { window, resume: resume.clone() };
                 self.progress(held, seen, window, Some(pending), &last_page, report);
                 let etag = held.etag.clone();
@@ -628,7 +457,7 @@ impl Poller {
                 }
             }
         }
-        report.add_delivery(delivery.finish().await?);
+        report.add_delivery(&delivery.finish().await?);
         let (pending, end) = match stop {
             None => (None, WindowEnd::Complete),
             Some(error) => {

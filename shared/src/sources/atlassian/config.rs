@@ -149,13 +149,13 @@ impl AtlassianConfig {
             }
         };
         if !org && !jira && !confluence {
-            return Err(ConfigError::Missing {
-                variable: ATLASSIAN_PRODUCTS.to_string(),
-                reason: format!(
+            return Err(ConfigError::missing(
+                ATLASSIAN_PRODUCTS,
+                &format!(
                     "(or {ATLASSIAN_ORG_ID} + {ATLASSIAN_ORG_API_KEY}, or {ATLASSIAN_SITES} + \
                      {ATLASSIAN_USER_EMAIL} + {ATLASSIAN_API_TOKEN}): no stream to poll"
                 ),
-            });
+            ));
         }
         let org = if org {
             let endpoint = env.parse_or(ATLASSIAN_ORG_ENDPOINT, OrgEndpoint::EventsStream)?;

@@ -115,12 +115,14 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
     let mode = env.string(AZDO_AUTH).map(|m| m.trim().to_ascii_lowercase());
     let kind = match mode.as_deref() {
         None | Some("pat") => {
-            let pat = env.credential(AZDO_PAT).await?.ok_or_else(|| ConfigError::Missing {
-                variable: AZDO_PAT.to_string(),
-                reason: format!(
-                    "(or its _SECRET_ARN): a personal access token of the organization with the \
+            let pat = env.credential(AZDO_PAT).await?.ok_or_else(|| {
+                ConfigError::missing(
+                    AZDO_PAT,
+                    &format!(
+                        "(or its _SECRET_ARN): a personal access token of the organization with the \
                      vso.auditlog scope, unless {AZDO_AUTH} names an Entra ID mode"
-                ),
+                    ),
+                )
             })?;
             return Ok(AzureDevOpsAuth::Pat(pat));
         }
@@ -149,10 +151,10 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
 /// starting and ending with a letter or digit, at most 50 characters), so a name is safe in a
 /// URL path and a checkpoint key.
 fn organizations(env: &EnvReader) -> Result<Vec<String>, ConfigError> {
-    let text = env.string(AZDO_ORGANIZATIONS).ok_or_else(|| ConfigError::Missing {
-        variable: AZDO_ORGANIZATIONS.to_string(),
-        reason: "to name the organizations to poll, e.g. fabrikam,contoso".to_string(),
-    })?;
+    let missing = || {
+        ConfigError::missing(AZDO_ORGANIZATIONS, "to name the organizations to poll, e.g. fabrikam,contoso")
+    };
+    let text = env.string(AZDO_ORGANIZATIONS).ok_or_else(missing)?;
     let mut names: Vec<String> = Vec::new();
     for raw in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let valid = raw.len() <= 50
@@ -172,10 +174,7 @@ fn organizations(env: &EnvReader) -> Result<Vec<String>, ConfigError> {
         }
     }
     if names.is_empty() {
-        return Err(ConfigError::Missing {
-            variable: AZDO_ORGANIZATIONS.to_string(),
-            reason: "to name the organizations to poll, e.g. fabrikam,contoso".to_string(),
-        });
+        return Err(missing());
     }
     Ok(names)
 }

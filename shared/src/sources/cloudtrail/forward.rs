@@ -25,9 +25,8 @@ pub struct ObjectCounts {
     pub rejected: u64,
 }
 
-impl ObjectCounts {
-    /// Adds another object's counts.
-    pub fn add(&mut self, other: ObjectCounts) {
+impl std::ops::AddAssign for ObjectCounts {
+    fn add_assign(&mut self, other: ObjectCounts) {
         self.records += other.records;
         self.events += other.events;
         self.rejected += other.rejected;

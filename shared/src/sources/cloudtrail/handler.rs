@@ -195,7 +195,7 @@ async fn process_message(
         // Boxed: the streaming future is deep, and one allocation per object is nothing.
         match Box::pin(forward_s3_object(&deps.s3, &object, delivery, converter, limits)).await {
             Ok(found) => {
-                counts.add(found);
+                *counts += found;
                 tracing::info!(
                     bucket = object.bucket,
                     key = object.key,
@@ -206,11 +206,11 @@ async fn process_message(
                 );
             }
             Err((found, ForwardError::Delivery(error))) => {
-                counts.add(found);
+                *counts += found;
                 return Err(MessageError::Fatal(error));
             }
             Err((found, error)) => {
-                counts.add(found);
+                *counts += found;
                 tracing::error!(
                     bucket = object.bucket,
                     key = object.key,

@@ -97,16 +97,6 @@ pub struct Counts {
     pub rejected: u64,
 }
 
-impl Counts {
-    /// Adds another run's counts.
-    pub fn add(&mut self, other: Counts) {
-        self.records += other.records;
-        self.events += other.events;
-        self.partial += other.partial;
-        self.rejected += other.rejected;
-    }
-}
-
 /// Converts one log event and pushes it; a message that cannot be converted is dead-lettered.
 /// Never logs the message: only its coordinates and the reason.
 pub async fn forward_message(

@@ -148,178 +148,14 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
         ..Service::default()
     });
 
+    let class =
+        Class { category_name: category_name.as_deref(), cluster: cluster.as_deref(), domain, service };
     match plan {
-        Plan::Auth { success } => {
-            event.set_status(if success { Status::Success } else { Status::Failure });
-            let (user, initiating) = users(&mut members, true);
-            // `fallback` has seen the user.
-            let user = user.unwrap_or_default();
-            event.message = Some(match (success, &user.name) {
-                (true, Some(name)) => format!("User {name} authenticated"),
-                (false, Some(name)) => format!("Login failed for user {name}"),
-                _ => "Login".to_owned(),
-            });
-            event.observables.extend(user_observable("user.name", &user));
-            event.user = Some(user);
-            if let Some(initiating) = initiating {
-                event.observables.extend(user_observable("actor.user.name", &initiating));
-                event.actor = Some(Actor { user: Some(initiating), ..Actor::default() });
-            }
-            if let Some(method) = members.peek_str("audit_request_auth_method") {
-                let protocol = auth_protocol(&method);
-                event.set_auth_protocol(protocol);
-                // "Other" loses the method's name: it then stays in `unmapped`.
-                if protocol != AuthProtocol::Other {
-                    members.take_str("audit_request_auth_method");
-                }
-            }
-            // Authentication needs `service` or `dst_endpoint`: without a cluster name, the
-            // service is OpenSearch itself.
-            event.service = service.or_else(|| Some(Service::named(PRODUCT)));
-            event.src_endpoint = remote_endpoint(&mut members);
-            event.dst_endpoint = node_endpoint(&mut members);
-        }
-        Plan::Api { granted, .. } => {
-            let privilege = members.peek_str("audit_request_privilege");
-            let operation = operation(&mut members, privilege.as_deref(), category_name.as_deref());
-            let (user, _) = users(&mut members, false);
-            let mut actor = actor_of(user, &event);
-            if let (Some(granted), Some(privilege)) = (granted, privilege.as_deref()) {
-                actor.authorizations.push(privilege_decision(privilege, granted));
-                members.take_str("audit_request_privilege");
-            }
-            match granted {
-                Some(true) => event.set_status(Status::Success),
-                Some(false) => event.set_status(Status::Failure),
-                None => {}
-            }
-            event.message = Some(match (granted, &actor.user, &privilege) {
-                (Some(true), Some(User { name: Some(name), .. }), Some(p)) => {
-                    format!("{name} was granted {p}")
-                }
-                (Some(false), Some(User { name: Some(name), .. }), Some(p)) => format!("{name} lacks {p}"),
-                _ => format!("{} {operation}", category_name.as_deref().unwrap_or("Request")),
-            });
-            event.observables.extend(actor.user.as_ref().and_then(|u| user_observable("actor.user.name", u)));
-            event.actor = Some(actor);
-            let mut api = Api::new(operation);
-            api.service = service;
-            let body = take_body(&mut members);
-            let request_uid = members.take_str("audit_request_id");
-            match (request_uid, body) {
-                (Some(uid), body) => {
-                    api.request = Some(ApiRequest { uid: uid.into_owned(), data: body.map(body_json) })
-                }
-                (None, Some(body)) => members.push(Cow::Borrowed("audit_request_body"), body),
-                (None, None) => {}
-            }
-            event.api = Some(api);
-            // `fallback` has seen an address or node.
-            let node = node_endpoint(&mut members);
-            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone());
-            event.dst_endpoint = node;
-        }
-        Plan::Datastore { denied, .. } => {
-            event.set_datastore_type(DatastoreType::Table);
-            if denied {
-                event.set_status(Status::Failure);
-            } else if category_name.as_deref().is_some_and(|c| c.starts_with("COMPLIANCE_")) {
-                event.set_status(Status::Success);
-            }
-            let (user, _) = users(&mut members, false);
-            let mut actor = actor_of(user, &event);
-            if denied {
-                if let Some(privilege) = members.take_str("audit_request_privilege") {
-                    actor.authorizations.push(privilege_decision(&privilege, false));
-                }
-            }
-            let indices = members.take_strings("audit_trace_indices").unwrap_or_default();
-            if !indices.is_empty() {
-                event.table = Some(Table { name: Some(indices.join(",")), ..Table::default() });
-            } else {
-                event.set_datastore_type(DatastoreType::Database);
-            }
-            if cluster.is_some() {
-                event.database = Some(Database {
-                    type_id: DatabaseType::NoSql,
-                    type_: Some(PRODUCT.to_owned()),
-                    uid: cluster.as_deref().map(str::to_owned),
-                    name: domain.map(str::to_owned),
-                });
-            }
-            event.message = Some(datastore_message(
-                category_name.as_deref().unwrap_or("Datastore"),
-                &members,
-                &indices,
-                actor.user.as_ref().and_then(|u| u.name.as_deref()),
-            ));
-            event.observables.extend(actor.user.as_ref().and_then(|u| user_observable("actor.user.name", u)));
-            event.actor = Some(actor);
-            if let Some(body) = take_body(&mut members) {
-                members.push(Cow::Borrowed("audit_request_body"), body);
-            }
-            // `fallback` has seen an address or node.
-            let node = node_endpoint(&mut members);
-            event.src_endpoint = remote_endpoint(&mut members).or_else(|| node.clone());
-            event.dst_endpoint = node;
-        }
-        Plan::Entity { status } => {
-            if let Some(status) = status {
-                event.set_status(status);
-            }
-            let (user, initiating) = users(&mut members, true);
-            if let Some(user) = user.or(initiating) {
-                event.observables.extend(user_observable("actor.user.name", &user));
-                event.actor = Some(Actor { user: Some(user), ..Actor::default() });
-            }
-            event.entity = Some(match (&cluster, domain) {
-                (Some(cluster), domain) => ManagedEntity {
-                    uid: Some(cluster.clone().into_owned()),
-                    name: domain.map(str::to_owned),
-                    type_: Some("OpenSearch cluster".to_owned()),
-                    ..ManagedEntity::default()
-                },
-                (None, _) => ManagedEntity {
-                    name: Some(PRODUCT.to_owned()),
-                    type_: Some("Application".to_owned()),
-                    ..ManagedEntity::default()
-                },
-            });
-            event.message = Some(match category_name.as_deref() {
-                Some(category) => {
-                    format!("{category} record without the user, endpoint or operation it needs")
-                }
-                None => "OpenSearch log message that is no audit record".to_owned(),
-            });
-            // Entity Management has no `dst_endpoint`: the node stays in `unmapped`.
-            event.src_endpoint = remote_endpoint(&mut members);
-            if let Some(body) = take_body(&mut members) {
-                members.push(Cow::Borrowed("audit_request_body"), body);
-            }
-        }
-        Plan::Web(activity) => {
-            event.set_status(Status::Failure);
-            let resource_type = if activity == WebResourceAccessActivity::AccessDeny {
-                "Request refused for its headers"
-            } else {
-                "TLS connection failed"
-            };
-            event.message = Some(match members.peek_str("audit_request_remote_address") {
-                Some(remote) => format!("{resource_type} from {remote}"),
-                None => resource_type.to_owned(),
-            });
-            event.web_resources.push(WebResource {
-                // `fallback` has seen the cluster.
-                name: domain.map(str::to_owned),
-                uid: cluster.as_deref().map(str::to_owned),
-                type_: Some("OpenSearch domain".to_owned()),
-                ..WebResource::default()
-            });
-            event.src_endpoint = remote_endpoint(&mut members);
-            if let Some(body) = take_body(&mut members) {
-                members.push(Cow::Borrowed("audit_request_body"), body);
-            }
-        }
+        Plan::Auth { success } => map_auth(&mut event, &mut members, class, success),
+        Plan::Api { granted, .. } => map_api(&mut event, &mut members, class, granted),
+        Plan::Datastore { denied, .. } => map_datastore(&mut event, &mut members, class, denied),
+        Plan::Entity { status } => map_entity(&mut event, &mut members, class, status),
+        Plan::Web(activity) => map_web(&mut event, &mut members, class, activity),
     }
 
     if let Some(trace) = members.peek_str("audit_request_exception_stacktrace") {
@@ -349,6 +185,209 @@ pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions
         event.raw_data = Some(redact_raw(message, &options.redact).into_owned());
     }
     Mapped { event, problem: error }
+}
+
+/// What every class's rules read besides the members: the category and the cluster.
+struct Class<'c> {
+    /// `audit_category` as written.
+    category_name: Option<&'c str>,
+    /// `audit_cluster_name` (`<account>:<domain>` on Amazon OpenSearch Service).
+    cluster: Option<&'c str>,
+    /// The domain part of the cluster name.
+    domain: Option<&'c str>,
+    /// The cluster as `service`, when it is named.
+    service: Option<Service>,
+}
+
+/// Authentication: the user who logged in (or failed to), how, and where from.
+fn map_auth(event: &mut OcsfEvent, members: &mut Members<'_>, class: Class<'_>, success: bool) {
+    let Class { service, .. } = class;
+    event.set_status(if success { Status::Success } else { Status::Failure });
+    let (user, initiating) = users(members, true);
+    // `fallback` has seen the user.
+    let user = user.unwrap_or_default();
+    event.message = Some(match (success, &user.name) {
+        (true, Some(name)) => format!("User {name} authenticated"),
+        (false, Some(name)) => format!("Login failed for user {name}"),
+        _ => "Login".to_owned(),
+    });
+    event.observables.extend(user_observable("user.name", &user));
+    event.user = Some(user);
+    if let Some(initiating) = initiating {
+        event.observables.extend(user_observable("actor.user.name", &initiating));
+        event.actor = Some(Actor { user: Some(initiating), ..Actor::default() });
+    }
+    if let Some(method) = members.peek_str("audit_request_auth_method") {
+        let protocol = auth_protocol(&method);
+        event.set_auth_protocol(protocol);
+        // "Other" loses the method's name: it then stays in `unmapped`.
+        if protocol != AuthProtocol::Other {
+            members.take_str("audit_request_auth_method");
+        }
+    }
+    // Authentication needs `service` or `dst_endpoint`: without a cluster name, the
+    // service is OpenSearch itself.
+    event.service = service.or_else(|| Some(Service::named(PRODUCT)));
+    event.src_endpoint = remote_endpoint(members);
+    event.dst_endpoint = node_endpoint(members);
+}
+
+/// API Activity: the operation, who asked, and the privilege granted or missing.
+fn map_api(event: &mut OcsfEvent, members: &mut Members<'_>, class: Class<'_>, granted: Option<bool>) {
+    let Class { category_name, service, .. } = class;
+    let privilege = members.peek_str("audit_request_privilege");
+    let operation = operation(members, privilege.as_deref(), category_name);
+    let (user, _) = users(members, false);
+    let mut actor = actor_of(user, event);
+    if let (Some(granted), Some(privilege)) = (granted, privilege.as_deref()) {
+        actor.authorizations.push(privilege_decision(privilege, granted));
+        members.take_str("audit_request_privilege");
+    }
+    match granted {
+        Some(true) => event.set_status(Status::Success),
+        Some(false) => event.set_status(Status::Failure),
+        None => {}
+    }
+    event.message = Some(match (granted, &actor.user, &privilege) {
+        (Some(true), Some(User { name: Some(name), .. }), Some(p)) => {
+            format!("{name} was granted {p}")
+        }
+        (Some(false), Some(User { name: Some(name), .. }), Some(p)) => format!("{name} lacks {p}"),
+        _ => format!("{} {operation}", category_name.unwrap_or("Request")),
+    });
+    event.observables.extend(actor.user.as_ref().and_then(|u| user_observable("actor.user.name", u)));
+    event.actor = Some(actor);
+    let mut api = Api::new(operation);
+    api.service = service;
+    let body = take_body(members);
+    let request_uid = members.take_str("audit_request_id");
+    match (request_uid, body) {
+        (Some(uid), body) => {
+            api.request = Some(ApiRequest { uid: uid.into_owned(), data: body.map(body_json) })
+        }
+        (None, Some(body)) => members.push(Cow::Borrowed("audit_request_body"), body),
+        (None, None) => {}
+    }
+    event.api = Some(api);
+    // `fallback` has seen an address or node.
+    let node = node_endpoint(members);
+    event.src_endpoint = remote_endpoint(members).or_else(|| node.clone());
+    event.dst_endpoint = node;
+}
+
+/// Datastore Activity: the indices read or written in the domain, and who did it.
+fn map_datastore(event: &mut OcsfEvent, members: &mut Members<'_>, class: Class<'_>, denied: bool) {
+    let Class { category_name, cluster, domain, .. } = class;
+    event.set_datastore_type(DatastoreType::Table);
+    if denied {
+        event.set_status(Status::Failure);
+    } else if category_name.is_some_and(|c| c.starts_with("COMPLIANCE_")) {
+        event.set_status(Status::Success);
+    }
+    let (user, _) = users(members, false);
+    let mut actor = actor_of(user, event);
+    if denied {
+        if let Some(privilege) = members.take_str("audit_request_privilege") {
+            actor.authorizations.push(privilege_decision(&privilege, false));
+        }
+    }
+    let indices = members.take_strings("audit_trace_indices").unwrap_or_default();
+    if !indices.is_empty() {
+        event.table = Some(Table { name: Some(indices.join(",")), ..Table::default() });
+    } else {
+        event.set_datastore_type(DatastoreType::Database);
+    }
+    if cluster.is_some() {
+        event.database = Some(Database {
+            type_id: DatabaseType::NoSql,
+            type_: Some(PRODUCT.to_owned()),
+            uid: cluster.map(str::to_owned),
+            name: domain.map(str::to_owned),
+        });
+    }
+    event.message = Some(datastore_message(
+        category_name.unwrap_or("Datastore"),
+        members,
+        &indices,
+        actor.user.as_ref().and_then(|u| u.name.as_deref()),
+    ));
+    event.observables.extend(actor.user.as_ref().and_then(|u| user_observable("actor.user.name", u)));
+    event.actor = Some(actor);
+    if let Some(body) = take_body(members) {
+        members.push(Cow::Borrowed("audit_request_body"), body);
+    }
+    // `fallback` has seen an address or node.
+    let node = node_endpoint(members);
+    event.src_endpoint = remote_endpoint(members).or_else(|| node.clone());
+    event.dst_endpoint = node;
+}
+
+/// Entity Management of the cluster: a record without what its class needs.
+fn map_entity(event: &mut OcsfEvent, members: &mut Members<'_>, class: Class<'_>, status: Option<Status>) {
+    let Class { category_name, cluster, domain, .. } = class;
+    if let Some(status) = status {
+        event.set_status(status);
+    }
+    let (user, initiating) = users(members, true);
+    if let Some(user) = user.or(initiating) {
+        event.observables.extend(user_observable("actor.user.name", &user));
+        event.actor = Some(Actor { user: Some(user), ..Actor::default() });
+    }
+    event.entity = Some(match (&cluster, domain) {
+        (Some(cluster), domain) => ManagedEntity {
+            uid: Some((*cluster).to_owned()),
+            name: domain.map(str::to_owned),
+            type_: Some("OpenSearch cluster".to_owned()),
+            ..ManagedEntity::default()
+        },
+        (None, _) => ManagedEntity {
+            name: Some(PRODUCT.to_owned()),
+            type_: Some("Application".to_owned()),
+            ..ManagedEntity::default()
+        },
+    });
+    event.message = Some(match category_name {
+        Some(category) => {
+            format!("{category} record without the user, endpoint or operation it needs")
+        }
+        None => "OpenSearch log message that is no audit record".to_owned(),
+    });
+    // Entity Management has no `dst_endpoint`: the node stays in `unmapped`.
+    event.src_endpoint = remote_endpoint(members);
+    if let Some(body) = take_body(members) {
+        members.push(Cow::Borrowed("audit_request_body"), body);
+    }
+}
+
+/// Web Resource Access Activity: a request refused before any user was established.
+fn map_web(
+    event: &mut OcsfEvent,
+    members: &mut Members<'_>,
+    class: Class<'_>,
+    activity: WebResourceAccessActivity,
+) {
+    let Class { cluster, domain, .. } = class;
+    event.set_status(Status::Failure);
+    let resource_type = if activity == WebResourceAccessActivity::AccessDeny {
+        "Request refused for its headers"
+    } else {
+        "TLS connection failed"
+    };
+    event.message = Some(match members.peek_str("audit_request_remote_address") {
+        Some(remote) => format!("{resource_type} from {remote}"),
+        None => resource_type.to_owned(),
+    });
+    event.web_resources.push(WebResource {
+        // `fallback` has seen the cluster.
+        name: domain.map(str::to_owned),
+        uid: cluster.map(str::to_owned),
+        type_: Some("OpenSearch domain".to_owned()),
+        ..WebResource::default()
+    });
+    event.src_endpoint = remote_endpoint(members);
+    if let Some(body) = take_body(members) {
+        members.push(Cow::Borrowed("audit_request_body"), body);
+    }
 }
 
 /// `time`: the record's `@timestamp`, else the CloudWatch Logs event's timestamp (exact, in UTC),
