@@ -8,13 +8,13 @@ use rand::Rng;
 
 /// The ceiling of the wait after failed attempt number `attempt` (1-based):
 /// `min(cap, base * 2^(attempt-1))`.
-pub fn backoff_ceiling(attempt: u32, base: Duration, cap: Duration) -> Duration {
+pub(crate) fn backoff_ceiling(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let factor = 1u32.checked_shl(attempt.saturating_sub(1).min(31)).unwrap_or(u32::MAX);
     base.checked_mul(factor).unwrap_or(cap).min(cap)
 }
 
 /// Full jitter: a uniformly random wait in `0..=backoff_ceiling(attempt, base, cap)`.
-pub fn full_jitter(attempt: u32, base: Duration, cap: Duration) -> Duration {
+pub(crate) fn full_jitter(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let ceiling = backoff_ceiling(attempt, base, cap);
     let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
     Duration::from_nanos(rand::rng().random_range(0..=nanos))
@@ -22,7 +22,7 @@ pub fn full_jitter(attempt: u32, base: Duration, cap: Duration) -> Duration {
 
 /// A `Retry-After` value: whole seconds, or an HTTP-date (a past date means now). `None` when it is
 /// neither.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(value.parse::<u64>().map(Duration::from_secs).unwrap_or(Duration::MAX));

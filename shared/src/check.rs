@@ -30,18 +30,18 @@ use crate::setup::Pipeline;
 use crate::sinks::Sink;
 
 /// The member an invocation event sets to ask for a check: `{"audit-relay": "check"}`.
-pub const EVENT_KEY: &str = "audit-relay";
+pub(crate) const EVENT_KEY: &str = "audit-relay";
 /// Its value.
-pub const EVENT_VALUE: &str = "check";
+pub(crate) const EVENT_VALUE: &str = "check";
 /// How long one component may take to answer.
-pub const TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(15);
 /// How far back a stream's check query reads.
 const QUERY_SPAN_MS: i64 = 3_600_000;
 /// Requests a stream's check makes at most (one retry of a throttled or failing answer).
 const STREAM_ATTEMPTS: u32 = 2;
 
 /// Whether an invocation event asks for a check rather than work.
-pub fn requested(event: &serde_json::Value) -> bool {
+pub(crate) fn requested(event: &serde_json::Value) -> bool {
     event.get(EVENT_KEY).and_then(serde_json::Value::as_str) == Some(EVENT_VALUE)
 }
 

@@ -107,7 +107,7 @@ fn bounded(text: &str, max: usize) -> String {
 /// `ms` as an RFC 3339 UTC timestamp, or the number itself when out of range.
 /// The object key of a dead letter for `source` written at `now`: `<prefix><source>/YYYY/MM/DD/<uuid>.ndjson.gz`.
 /// A non-empty prefix without a trailing `/` gets one.
-pub fn object_key(prefix: &str, source: Source, now: OffsetDateTime) -> String {
+pub(crate) fn object_key(prefix: &str, source: Source, now: OffsetDateTime) -> String {
     let slash = if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" };
     format!(
         "{prefix}{slash}{source}/{:04}/{:02}/{:02}/{}.ndjson.gz",
@@ -221,7 +221,7 @@ impl DeadLetterStore for S3DeadLetter {
 /// Dead letters in a local directory (`DLQ_DIR`, CLI use), laid out like the bucket's keys, with a
 /// `.meta.json` file beside each object.
 #[derive(Debug, Clone)]
-pub struct DirDeadLetter {
+pub(crate) struct DirDeadLetter {
     dir: PathBuf,
 }
 

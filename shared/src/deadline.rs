@@ -17,7 +17,7 @@ pub const DEFAULT_LOCAL_DEADLINE: Duration = Duration::from_secs(900);
 
 /// Time left for an invocation whose context says `deadline_epoch_ms`; `local_default` when that is
 /// no deadline (not after now).
-pub fn time_left(deadline_epoch_ms: u64, local_default: Duration) -> Duration {
+pub(crate) fn time_left(deadline_epoch_ms: u64, local_default: Duration) -> Duration {
     static SAID: AtomicBool = AtomicBool::new(false);
     match time_left_at(deadline_epoch_ms, now_epoch_ms()) {
         Some(left) => left,
@@ -35,7 +35,7 @@ pub fn time_left(deadline_epoch_ms: u64, local_default: Duration) -> Duration {
 }
 
 /// The instant an invocation must end by (see [`time_left`]).
-pub fn deadline_instant(deadline_epoch_ms: u64, local_default: Duration) -> Instant {
+pub(crate) fn deadline_instant(deadline_epoch_ms: u64, local_default: Duration) -> Instant {
     Instant::now() + time_left(deadline_epoch_ms, local_default)
 }
 

@@ -41,7 +41,7 @@ impl From<serde_json::Error> for ConvertError {
 }
 
 /// One record of a source, seen each way it can be sent.
-pub trait SourceRecord {
+pub(crate) trait SourceRecord {
     /// The record's OCSF event.
     fn ocsf(&mut self) -> Result<OcsfEvent, ConvertError>;
 
@@ -63,7 +63,10 @@ pub trait SourceRecord {
 }
 
 /// The event `record` is sent as in `format`.
-pub fn encode(format: OutputFormat, record: &mut impl SourceRecord) -> Result<OutboundEvent, ConvertError> {
+pub(crate) fn encode(
+    format: OutputFormat,
+    record: &mut impl SourceRecord,
+) -> Result<OutboundEvent, ConvertError> {
     match format {
         OutputFormat::Ocsf => {
             let event = record.ocsf()?;

@@ -36,7 +36,7 @@ pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// `AZURE_CLIENT_SECRET`: a client secret (credential).
 pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 /// `AZURE_CLIENT_CERTIFICATE`: PEM with the private key and the certificate (credential).
-pub const AZURE_CLIENT_CERTIFICATE: &str = "AZURE_CLIENT_CERTIFICATE";
+pub(crate) const AZURE_CLIENT_CERTIFICATE: &str = "AZURE_CLIENT_CERTIFICATE";
 /// `AZURE_AUTHORITY_HOST`: the Entra ID authority.
 pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 
@@ -54,13 +54,13 @@ pub enum ProofKind {
 /// The scope of Azure DevOps (its resource id, `.default`: the permissions granted to the app).
 pub const AZURE_DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
 /// The public cloud's authority (`AZURE_AUTHORITY_HOST` default).
-pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+pub(crate) const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 /// The audience Entra ID expects of a federated credential's token.
-pub const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
+pub(crate) const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
 /// `client_assertion_type` of a JWT client assertion (RFC 7523).
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// How long before its expiry a token is replaced.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Lifetime of a certificate assertion, and of the STS token asked for.
 const ASSERTION_SECONDS: u64 = 600;
 /// How long one token request may take.
@@ -259,7 +259,7 @@ pub struct EntraError {
 
 /// The claims of a certificate assertion.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AssertionClaims {
+pub(crate) struct AssertionClaims {
     /// The token endpoint.
     pub aud: String,
     /// The client id.

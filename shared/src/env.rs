@@ -173,7 +173,7 @@ fn redact_url(raw: &str) -> String {
 }
 
 /// Accepts `https://…`, and `http://…` only for loopback hosts (tests, a local receiver).
-pub fn check_endpoint_url(raw: &str) -> Result<Url, String> {
+pub(crate) fn check_endpoint_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
     match url.scheme() {
         "https" => Ok(url),
@@ -184,7 +184,7 @@ pub fn check_endpoint_url(raw: &str) -> Result<Url, String> {
 }
 
 /// Whether the URL's host is a loopback address or `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -2,32 +2,32 @@
 //! SIEM. This crate holds everything the Lambda functions and the CLI share.
 
 pub mod aws;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod check;
-pub mod compress;
+pub(crate) mod compress;
 pub mod config;
 pub mod dead_letter;
 pub mod deadline;
 pub mod delivery;
-pub mod encode;
+pub(crate) mod encode;
 pub mod entra;
 pub mod env;
 pub mod event;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod ocsf;
 pub mod poller;
-pub mod probe;
+pub(crate) mod probe;
 pub mod replay;
 pub mod s3_object;
 pub mod scheduled;
-pub mod secret;
+pub(crate) mod secret;
 pub mod setup;
 pub mod sinks;
 pub mod sources;
 pub mod telemetry;
 mod text;
 pub mod timestamp;
-pub mod udm;
+pub(crate) mod udm;
 
 /// Test doubles and fixtures shared by the crate's unit tests (sinks, delivery, sources).
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::event::Source;
 
 /// The CloudWatch namespace of every metric.
-pub const NAMESPACE: &str = "AuditRelay";
+pub(crate) const NAMESPACE: &str = "AuditRelay";
 /// `EMF_METRICS`: force (`true`) or silence (`false`) the metric lines; default: on in Lambda.
 pub const EMF_METRICS: &str = "EMF_METRICS";
 
@@ -79,7 +79,7 @@ impl InvocationMetrics {
 
 /// Whose credential an API or SIEM refused (HTTP 401 or 403).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejected<'a> {
+pub(crate) enum Rejected<'a> {
     /// A source API (dimension `Source`).
     Source(Source),
     /// The SIEM (dimension `Sink`, its `SIEM_TYPE`).
@@ -88,7 +88,7 @@ pub enum Rejected<'a> {
 
 /// The EMF line of one refused credential at `now_ms`: metric `CredentialRejected` (count 1) by
 /// `Source` or `Sink`, and without dimensions, so one alarm covers every source and sink.
-pub fn credential_rejected_emf(rejected: Rejected<'_>, now_ms: i64) -> String {
+pub(crate) fn credential_rejected_emf(rejected: Rejected<'_>, now_ms: i64) -> String {
     let (dimension, value) = match rejected {
         Rejected::Source(source) => ("Source", source.as_str()),
         Rejected::Sink(sink) => ("Sink", sink),
@@ -109,7 +109,7 @@ pub fn credential_rejected_emf(rejected: Rejected<'_>, now_ms: i64) -> String {
 }
 
 /// Prints the `CredentialRejected` line when metrics are on (see [`EMF_METRICS`]).
-pub fn emit_credential_rejected(rejected: Rejected<'_>) {
+pub(crate) fn emit_credential_rejected(rejected: Rejected<'_>) {
     print_line(|now_ms| credential_rejected_emf(rejected, now_ms));
 }
 

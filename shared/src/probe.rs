@@ -9,7 +9,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 /// The folder, under a store's prefix, that probe objects are written to (and deleted from).
-pub const PROBE_FOLDER: &str = "audit-relay-check/";
+pub(crate) const PROBE_FOLDER: &str = "audit-relay-check/";
 
 /// One component's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl Probe {
 }
 
 /// The host (and port, when not the scheme's default) of `url`, for the target column.
-pub fn host_of(url: &url::Url) -> String {
+pub(crate) fn host_of(url: &url::Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_string(),
@@ -66,7 +66,12 @@ fn probe_name() -> String {
 /// Writes `s3://bucket/<prefix>audit-relay-check/<uuid>.probe` with `If-None-Match: *`, reads it
 /// back and deletes it: the rights and the conditional write the store needs. `hint` says what to
 /// check when a step fails.
-pub async fn s3_round_trip(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str, hint: &str) -> Probe {
+pub(crate) async fn s3_round_trip(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    hint: &str,
+) -> Probe {
     let target = format!("s3://{bucket}/{prefix}");
     let key = format!("{prefix}{}", probe_name());
     let body = format!("audit-relay check {key}\n");
@@ -101,7 +106,7 @@ pub async fn s3_round_trip(client: &aws_sdk_s3::Client, bucket: &str, prefix: &s
 
 /// Creates a probe file in `dir` (created when needed; fails if the name exists), reads it back
 /// and removes it.
-pub async fn dir_round_trip(dir: &Path, hint: &str) -> Probe {
+pub(crate) async fn dir_round_trip(dir: &Path, hint: &str) -> Probe {
     let target = dir.display().to_string();
     let path = dir.join(probe_name());
     let body = format!("audit-relay check {}\n", path.display());

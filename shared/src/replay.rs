@@ -23,7 +23,7 @@ use crate::sinks::Sink;
 use crate::timestamp::parse_rfc3339_ms;
 
 /// The folder replayed objects move to, at the top of the bucket.
-pub const REPLAYED_PREFIX: &str = "replayed/";
+pub(crate) const REPLAYED_PREFIX: &str = "replayed/";
 
 /// What a replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -249,7 +249,7 @@ impl DeadLetterStore for Refused {
 }
 
 /// The source named in a dead-letter key (`…/<source>/YYYY/MM/DD/<uuid>.ndjson.gz`).
-pub fn source_of(key: &str) -> Option<Source> {
+pub(crate) fn source_of(key: &str) -> Option<Source> {
     let parts: Vec<&str> = key.split('/').collect();
     let n = parts.len();
     (n >= 5).then(|| parts[n - 5].parse().ok()).flatten()
@@ -266,7 +266,7 @@ struct EventTimes<'a> {
 
 /// The time of a dead-lettered line: OCSF `time`, CloudTrail `eventTime` or `@timestamp`; 0 when
 /// none (sinks then let the SIEM stamp it).
-pub fn event_time_ms(line: &str) -> i64 {
+pub(crate) fn event_time_ms(line: &str) -> i64 {
     let Ok(times) = serde_json::from_str::<EventTimes<'_>>(line) else { return 0 };
     times
         .time

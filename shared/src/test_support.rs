@@ -50,7 +50,7 @@ pub fn event(i: usize) -> OutboundEvent {
 }
 
 /// The gunzipped text of `data`.
-pub fn gunzip(data: &[u8]) -> String {
+pub(crate) fn gunzip(data: &[u8]) -> String {
     let mut out = String::new();
     flate2::read::GzDecoder::new(data).read_to_string(&mut out).unwrap();
     out
@@ -58,7 +58,7 @@ pub fn gunzip(data: &[u8]) -> String {
 
 /// A dead-letter store keeping letters in memory; fails every write when `fail` is set.
 #[derive(Default)]
-pub struct RecordingDeadLetter {
+pub(crate) struct RecordingDeadLetter {
     /// The letters written.
     pub letters: Mutex<Vec<DeadLetter>>,
     /// Fail every write.

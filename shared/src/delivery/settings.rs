@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::env::{ConfigError, EnvReader};
 
 /// `BATCH_MAX_BYTES`: cap on one request's uncompressed body.
-pub const BATCH_MAX_BYTES: &str = "BATCH_MAX_BYTES";
+pub(crate) const BATCH_MAX_BYTES: &str = "BATCH_MAX_BYTES";
 /// `BATCH_MAX_EVENTS`: cap on events in one request.
 pub const BATCH_MAX_EVENTS: &str = "BATCH_MAX_EVENTS";
 /// `SINK_CONCURRENCY`: requests in flight at once.

@@ -81,10 +81,10 @@ pub use objects::{
 };
 
 /// The OCSF schema version every event declares in `metadata.version`.
-pub const OCSF_VERSION: &str = "1.8.0";
+pub(crate) const OCSF_VERSION: &str = "1.8.0";
 
 /// The `cloud` profile: adds the required `cloud` object.
-pub const PROFILE_CLOUD: &str = "cloud";
+pub(crate) const PROFILE_CLOUD: &str = "cloud";
 
 /// One OCSF event of any class we emit.
 ///

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
+#[cfg(test)]
 use super::OcsfEvent;
 
 /// Profiles that have schema files, in file-name order.
@@ -59,7 +60,7 @@ classes! {
 }
 
 /// The schema file stem of an OCSF class.
-pub fn class_schema_name(class_uid: u64) -> Option<&'static str> {
+pub(crate) fn class_schema_name(class_uid: u64) -> Option<&'static str> {
     CLASSES.iter().find_map(|(uid, stem)| (*uid == class_uid).then_some(*stem))
 }
 
@@ -158,7 +159,8 @@ pub fn validate(event: &Value) -> Result<(), Vec<String>> {
 }
 
 /// Serializes `event` and validates it.
-pub fn validate_event(event: &OcsfEvent) -> Result<(), Vec<String>> {
+#[cfg(test)]
+pub(crate) fn validate_event(event: &OcsfEvent) -> Result<(), Vec<String>> {
     let value = serde_json::to_value(event).map_err(|e| vec![format!("not serializable: {e}")])?;
     validate(&value)
 }

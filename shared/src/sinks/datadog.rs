@@ -31,17 +31,17 @@ use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Cap on one request's uncompressed body.
-pub const MAX_BODY_BYTES: usize = 5_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 5_000_000;
 /// Cap on entries in one request.
-pub const MAX_EVENTS: usize = 1_000;
+pub(crate) const MAX_EVENTS: usize = 1_000;
 /// Cap on one entry; larger ones would be truncated by Datadog, so they are dead-lettered.
-pub const MAX_ENTRY_BYTES: usize = 1_000_000;
+pub(crate) const MAX_ENTRY_BYTES: usize = 1_000_000;
 const NAME: &str = "datadog";
 
 /// `DD_SERVICE`: Datadog `service`.
-pub const DD_SERVICE: &str = "DD_SERVICE";
+pub(crate) const DD_SERVICE: &str = "DD_SERVICE";
 /// `DD_TAGS`: Datadog `ddtags`.
-pub const DD_TAGS: &str = "DD_TAGS";
+pub(crate) const DD_TAGS: &str = "DD_TAGS";
 
 /// The registry entry.
 pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
@@ -81,7 +81,7 @@ impl SinkSettings for Settings {
 }
 
 /// The Datadog Logs sink.
-pub struct DatadogSink {
+pub(crate) struct DatadogSink {
     http: reqwest::Client,
     url: url::Url,
     api_key: HeaderValue,
@@ -105,7 +105,7 @@ impl DatadogSink {
 }
 
 /// The `ddsource` of a source's events: Datadog's integration name for it.
-pub fn ddsource(source: Source) -> &'static str {
+pub(crate) fn ddsource(source: Source) -> &'static str {
     match source.as_str() {
         "opensearch" => "amazon_opensearch",
         other => other,

@@ -21,9 +21,9 @@ use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body.
-pub const MAX_BODY_BYTES: usize = 4_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 4_000_000;
 /// Default cap on events in one request.
-pub const MAX_EVENTS: usize = 10_000;
+pub(crate) const MAX_EVENTS: usize = 10_000;
 const NAME: &str = "http";
 
 /// The registry entry.
@@ -55,7 +55,7 @@ impl SinkSettings for Settings {
 }
 
 /// The generic HTTP sink.
-pub struct HttpSink {
+pub(crate) struct HttpSink {
     http: reqwest::Client,
     url: url::Url,
     authorization: Option<HeaderValue>,

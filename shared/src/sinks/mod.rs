@@ -51,7 +51,7 @@ const DEFAULT_SINK: &str = "stdout";
 /// How many bytes of a response body are read (enough for any error document the sinks parse).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// How many bytes of a response body are kept in a [`Reply`]'s summary (logs, dead-letter metadata).
-pub const RESPONSE_SUMMARY_BYTES: usize = 256;
+pub(crate) const RESPONSE_SUMMARY_BYTES: usize = 256;
 
 /// Why a sink could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -256,7 +256,7 @@ pub fn http_client(request_timeout: Duration) -> Result<reqwest::Client, SinkErr
 
 /// Records that are the events themselves, one a line (`http`, `secops_webhook`, `stdout`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NdjsonEncoder;
+pub(crate) struct NdjsonEncoder;
 
 impl Encoder for NdjsonEncoder {
     fn framing(&self) -> Framing {
@@ -352,7 +352,7 @@ pub(crate) async fn check_request(
 
 /// The verdict most HTTP APIs call for: 2xx delivered; 408, 429 and 5xx retried; anything else
 /// (other 4xx, unexpected 1xx/3xx) given up.
-pub fn classify_status(status: StatusCode) -> Verdict {
+pub(crate) fn classify_status(status: StatusCode) -> Verdict {
     if status.is_success() {
         Verdict::Delivered
     } else if status == StatusCode::REQUEST_TIMEOUT
@@ -389,7 +389,7 @@ impl HttpReply {
 }
 
 /// Printable ASCII only (anything else becomes `?`), each non-empty secret replaced by `***`.
-pub fn sanitize(text: &str, secrets: &[&Secret]) -> String {
+pub(crate) fn sanitize(text: &str, secrets: &[&Secret]) -> String {
     let mut text = Cow::Borrowed(text);
     for secret in secrets {
         let value = secret.expose();

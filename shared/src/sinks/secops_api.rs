@@ -38,17 +38,17 @@ use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Cap on one request body.
-pub const MAX_BODY_BYTES: usize = 1_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 1_000_000;
 /// `SECOPS_SERVICE_ACCOUNT_JSON`: the Google service-account key (JSON).
 pub const SECOPS_SERVICE_ACCOUNT_JSON: &str = "SECOPS_SERVICE_ACCOUNT_JSON";
 /// `SECOPS_TOKEN_URL`: the OAuth token endpoint.
 pub const SECOPS_TOKEN_URL: &str = "SECOPS_TOKEN_URL";
 /// `SECOPS_PROJECT`: the Google Cloud project of the SecOps instance (builds the import URL).
-pub const SECOPS_PROJECT: &str = "SECOPS_PROJECT";
+pub(crate) const SECOPS_PROJECT: &str = "SECOPS_PROJECT";
 /// `SECOPS_LOCATION`: the SecOps instance's region, e.g. `us`, `europe` (builds the import URL).
-pub const SECOPS_LOCATION: &str = "SECOPS_LOCATION";
+pub(crate) const SECOPS_LOCATION: &str = "SECOPS_LOCATION";
 /// `SECOPS_INSTANCE`: the SecOps instance (customer) id (builds the import URL).
-pub const SECOPS_INSTANCE: &str = "SECOPS_INSTANCE";
+pub(crate) const SECOPS_INSTANCE: &str = "SECOPS_INSTANCE";
 
 /// The registry entry.
 pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
@@ -131,13 +131,13 @@ fn secops_import_url(env: &EnvReader) -> Result<Url, ConfigError> {
 }
 
 /// The token endpoint when neither `SECOPS_TOKEN_URL` nor the key's `token_uri` names one.
-pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub(crate) const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// The OAuth scope the Chronicle API needs.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// The OAuth grant type of a signed JWT assertion (RFC 7523).
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// How long before its expiry a token is replaced.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Lifetime of a signed assertion (Google's maximum).
 const ASSERTION_SECONDS: u64 = 3600;
 const NAME: &str = "secops_api";
@@ -157,7 +157,7 @@ struct ServiceAccountKey {
 
 /// The claims of the signed assertion.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AssertionClaims {
+pub(crate) struct AssertionClaims {
     /// The service account's e-mail.
     pub iss: String,
     /// The OAuth scope asked for.
@@ -184,7 +184,7 @@ struct CachedToken {
 }
 
 /// The SecOps `events:import` sink.
-pub struct SecopsApiSink {
+pub(crate) struct SecopsApiSink {
     http: reqwest::Client,
     url: Url,
     token_url: Url,
@@ -227,6 +227,7 @@ impl SecopsApiSink {
     }
 
     /// The token endpoint in use.
+    #[cfg(test)]
     pub fn token_url(&self) -> &Url {
         &self.token_url
     }

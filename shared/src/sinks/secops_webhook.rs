@@ -22,7 +22,7 @@ use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body.
-pub const MAX_BODY_BYTES: usize = 4_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 4_000_000;
 const NAME: &str = "secops_webhook";
 
 /// `SIEM_WEBHOOK_SECRET`: the SecOps webhook's access key.
@@ -63,7 +63,7 @@ impl SinkSettings for Settings {
 }
 
 /// The SecOps webhook sink.
-pub struct SecopsWebhookSink {
+pub(crate) struct SecopsWebhookSink {
     http: reqwest::Client,
     url: url::Url,
     api_key: HeaderValue,

@@ -33,17 +33,17 @@ use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
 /// Default cap on one request body: the 1 MB commonly quoted for Splunk Cloud.
-pub const MAX_BODY_BYTES: usize = 1_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 1_000_000;
 /// `sourcetype` of OCSF events when `SPLUNK_SOURCETYPE` is unset.
-pub const DEFAULT_OCSF_SOURCETYPE: &str = "ocsf";
+pub(crate) const DEFAULT_OCSF_SOURCETYPE: &str = "ocsf";
 const NAME: &str = "splunk_hec";
 
 /// `SPLUNK_INDEX`: HEC index.
-pub const SPLUNK_INDEX: &str = "SPLUNK_INDEX";
+pub(crate) const SPLUNK_INDEX: &str = "SPLUNK_INDEX";
 /// `SPLUNK_SOURCETYPE`: HEC sourcetype.
-pub const SPLUNK_SOURCETYPE: &str = "SPLUNK_SOURCETYPE";
+pub(crate) const SPLUNK_SOURCETYPE: &str = "SPLUNK_SOURCETYPE";
 /// `SPLUNK_HOST`: HEC host field.
-pub const SPLUNK_HOST: &str = "SPLUNK_HOST";
+pub(crate) const SPLUNK_HOST: &str = "SPLUNK_HOST";
 
 /// The registry entry.
 pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
@@ -89,7 +89,7 @@ impl SinkSettings for Settings {
 }
 
 /// The Splunk HEC sink.
-pub struct SplunkHecSink {
+pub(crate) struct SplunkHecSink {
     http: reqwest::Client,
     url: url::Url,
     authorization: HeaderValue,
@@ -234,7 +234,7 @@ impl Sink for SplunkHecSink {
 
 /// The code and text of a HEC error document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HecStatus {
+pub(crate) struct HecStatus {
     /// HEC `code`.
     pub code: i64,
     /// HEC `text`.
@@ -250,7 +250,7 @@ struct HecResponse {
 }
 
 /// What a HEC response means (§8 table), and its code and text when the body had them.
-pub fn classify(status: StatusCode, body: &[u8]) -> (Verdict, Option<HecStatus>) {
+pub(crate) fn classify(status: StatusCode, body: &[u8]) -> (Verdict, Option<HecStatus>) {
     let parsed = serde_json::from_slice::<HecResponse>(body).ok();
     let hec = parsed
         .as_ref()

@@ -19,7 +19,7 @@ use super::{
 };
 
 /// Body size at which a batch is written out.
-pub const MAX_BODY_BYTES: usize = 1_000_000;
+pub(crate) const MAX_BODY_BYTES: usize = 1_000_000;
 const NAME: &str = "stdout";
 
 /// The registry entry.
@@ -52,7 +52,7 @@ impl SinkSettings for Settings {
 type Output = Arc<Mutex<Box<dyn Write + Send>>>;
 
 /// The stdout sink.
-pub struct StdoutSink {
+pub(crate) struct StdoutSink {
     /// `None`: the process's standard output.
     output: Option<Output>,
 }
@@ -63,7 +63,8 @@ impl StdoutSink {
         Self { output: None }
     }
 
-    /// A sink writing to `writer` instead (tests, files).
+    /// A sink writing to `writer` instead.
+    #[cfg(test)]
     pub fn with_writer(writer: Box<dyn Write + Send>) -> Self {
         Self { output: Some(Arc::new(Mutex::new(writer))) }
     }

@@ -18,7 +18,7 @@ use crate::ocsf::OcsfEvent;
 use crate::timestamp::format_rfc3339_ms;
 
 /// The UDM event of an OCSF event.
-pub fn from_event(event: &OcsfEvent) -> Result<Value, serde_json::Error> {
+pub(crate) fn from_event(event: &OcsfEvent) -> Result<Value, serde_json::Error> {
     Ok(translate(&serde_json::to_value(event)?))
 }
 
@@ -59,7 +59,7 @@ pub fn event_type(class_uid: u64, activity_id: u64) -> EventType {
 }
 
 /// The UDM event of an OCSF event's JSON.
-pub fn translate(ocsf: &Value) -> Value {
+pub(crate) fn translate(ocsf: &Value) -> Value {
     let s = |path: &str| -> Option<&str> { super::get(ocsf, path).and_then(Value::as_str) };
     let n = |path: &str| -> Option<u64> { super::get(ocsf, path).and_then(Value::as_u64) };
     let mut udm = json!({});

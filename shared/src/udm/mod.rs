@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 /// UDM `metadata.event_type` values we emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
+pub(crate) enum EventType {
     /// `GENERIC_EVENT`: nothing more specific applies.
     Generic,
     /// `STATUS_SHUTDOWN`.
@@ -166,7 +166,7 @@ pub fn get<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
 
 /// Appends a `{key, value}` label to the labels array at `path` (e.g.
 /// `target.resource.attribute.labels`); an empty value adds nothing.
-pub fn push_label(event: &mut Value, path: &str, key: &str, value: &str) {
+pub(crate) fn push_label(event: &mut Value, path: &str, key: &str, value: &str) {
     if value.is_empty() {
         return;
     }
@@ -179,7 +179,7 @@ pub fn push_label(event: &mut Value, path: &str, key: &str, value: &str) {
 
 /// Sets `additional.<key>` (`additional` is a proto `Struct`: a JSON object in proto3 JSON) to a
 /// string; an empty value adds nothing.
-pub fn push_additional(event: &mut Value, key: &str, value: &str) {
+pub(crate) fn push_additional(event: &mut Value, key: &str, value: &str) {
     if value.is_empty() {
         return;
     }
@@ -193,7 +193,8 @@ pub fn push_additional(event: &mut Value, key: &str, value: &str) {
 }
 
 /// The value of the label `key` in the labels array at `path`.
-pub fn label<'a>(event: &'a Value, path: &str, key: &str) -> Option<&'a str> {
+#[cfg(test)]
+pub(crate) fn label<'a>(event: &'a Value, path: &str, key: &str) -> Option<&'a str> {
     get(event, path)?
         .as_array()?
         .iter()
@@ -208,7 +209,7 @@ fn get_mut<'a>(event: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 
 /// A JSON value as label or `additional` text: strings as they are, anything else as its JSON
 /// text; `None` for null.
-pub fn text_of(value: &Value) -> Option<String> {
+pub(crate) fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

@@ -9,7 +9,7 @@ use crate::ocsf::{
 
 /// The class (and activity) an event maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Authentication (3002); `failed` sets status Failure.
     Auth {
         /// Logon, Logoff or Account Switch (logged in as another user).
@@ -149,7 +149,7 @@ const PRIVILEGE_NOUNS: &[&str] = &[
 const MEMBER_NOUNS: &[&str] = &["user", "users", "member", "members", "account", "accounts"];
 
 /// Classifies an event by its `text` (action or summary) and optional `category`.
-pub fn classify(text: &str, category: Option<&str>) -> Kind {
+pub(crate) fn classify(text: &str, category: Option<&str>) -> Kind {
     let words = split_words(text);
     let has = |w: &str| words.iter().any(|x| x == w);
     let any = |list: &[&str]| list.iter().any(|w| has(w));

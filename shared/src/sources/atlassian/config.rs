@@ -13,7 +13,7 @@ pub const ATLASSIAN_ORG_ID: &str = "ATLASSIAN_ORG_ID";
 /// `ATLASSIAN_ORG_API_KEY`: the organization API key (credential).
 pub const ATLASSIAN_ORG_API_KEY: &str = "ATLASSIAN_ORG_API_KEY";
 /// `ATLASSIAN_ORG_ENDPOINT`: `events-stream` or `events`.
-pub const ATLASSIAN_ORG_ENDPOINT: &str = "ATLASSIAN_ORG_ENDPOINT";
+pub(crate) const ATLASSIAN_ORG_ENDPOINT: &str = "ATLASSIAN_ORG_ENDPOINT";
 /// `ATLASSIAN_SITES`: comma-separated site base URLs.
 pub const ATLASSIAN_SITES: &str = "ATLASSIAN_SITES";
 /// `ATLASSIAN_USER_EMAIL`: the account the API token belongs to.
@@ -30,7 +30,7 @@ pub const ATLASSIAN_ORG_REQUESTS_PER_MINUTE: &str = "ATLASSIAN_ORG_REQUESTS_PER_
 pub const ATLASSIAN_SITE_REQUESTS_PER_MINUTE: &str = "ATLASSIAN_SITE_REQUESTS_PER_MINUTE";
 
 /// The default organization API.
-pub const DEFAULT_API_URL: &str = "https://api.atlassian.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.atlassian.com";
 
 /// Which organization endpoint to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume,
 
 /// One site's Confluence audit records.
 #[derive(Debug)]
-pub struct ConfluenceAuditApi {
+pub(crate) struct ConfluenceAuditApi {
     stream_id: String,
     site: Url,
     host: String,

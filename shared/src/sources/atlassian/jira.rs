@@ -15,7 +15,7 @@ use crate::timestamp::format_rfc3339_ms;
 
 /// One site's Jira audit records.
 #[derive(Debug)]
-pub struct JiraAuditApi {
+pub(crate) struct JiraAuditApi {
     stream_id: String,
     site: Url,
     host: String,

@@ -22,17 +22,17 @@ use crate::ocsf::{
 use crate::timestamp::parse_rfc3339_ms;
 
 /// The vendor of every product here.
-pub const VENDOR: &str = "Atlassian";
+pub(crate) const VENDOR: &str = "Atlassian";
 /// `metadata.product.name` of organization audit log events.
-pub const ORG_PRODUCT: &str = "Atlassian Administration";
+pub(crate) const ORG_PRODUCT: &str = "Atlassian Administration";
 /// `metadata.product.name` of Jira audit records.
-pub const JIRA_PRODUCT: &str = "Jira";
+pub(crate) const JIRA_PRODUCT: &str = "Jira";
 /// `metadata.product.name` of Confluence audit records.
-pub const CONFLUENCE_PRODUCT: &str = "Confluence";
+pub(crate) const CONFLUENCE_PRODUCT: &str = "Confluence";
 
 /// Why a record could not be mapped (the poller dead-letters it).
 #[derive(Debug, thiserror::Error)]
-pub enum MappingError {
+pub(crate) enum MappingError {
     /// Not a JSON object.
     #[error("{product} record is not a JSON object")]
     NotAnObject {
@@ -88,7 +88,7 @@ struct Facts {
 // Organization audit log (§5.2).
 
 /// The processing or event time of an organization event (the poll position), and its id.
-pub fn org_position(record: &Value) -> (Option<&str>, Option<i64>) {
+pub(crate) fn org_position(record: &Value) -> (Option<&str>, Option<i64>) {
     let id = record.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
     let attributes = record.get("attributes");
     let time =
@@ -97,7 +97,7 @@ pub fn org_position(record: &Value) -> (Option<&str>, Option<i64>) {
 }
 
 /// Maps one organization audit log event (`data[]` item).
-pub fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+pub(crate) fn map_org_event(json: &str, org_id: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
     const P: &str = ORG_PRODUCT;
     let mut record = object(json, P)?;
     let id = take_str(&mut record, "id").ok_or(MappingError::Field {
@@ -311,7 +311,7 @@ fn is_app_actor(actor: &Map<String, Value>) -> bool {
 // Jira audit records (§6.1).
 
 /// The id and creation time of a Jira record.
-pub fn jira_position(record: &Value) -> (Option<String>, Option<i64>) {
+pub(crate) fn jira_position(record: &Value) -> (Option<String>, Option<i64>) {
     let id = match record.get("id") {
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -321,7 +321,7 @@ pub fn jira_position(record: &Value) -> (Option<String>, Option<i64>) {
 }
 
 /// Maps one Jira audit record of `site` (its host).
-pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+pub(crate) fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
     const P: &str = JIRA_PRODUCT;
     let mut record = object(json, P)?;
     let value = Value::Object(record.clone());
@@ -397,7 +397,7 @@ pub fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Result<Ocsf
 
 /// The id of a Confluence record, which has none of its own: a hash of the site and the record
 /// (keys sorted, so the same record always has the same id), and its creation time.
-pub fn confluence_position(record: &Value, site: &str) -> (String, Option<i64>) {
+pub(crate) fn confluence_position(record: &Value, site: &str) -> (String, Option<i64>) {
     let mut hasher = Sha256::new();
     hasher.update(site.as_bytes());
     hasher.update(b"\n");
@@ -408,7 +408,11 @@ pub fn confluence_position(record: &Value, site: &str) -> (String, Option<i64>) 
 }
 
 /// Maps one Confluence audit record of `site` (its host).
-pub fn map_confluence_record(json: &str, site: &str, include_raw: bool) -> Result<OcsfEvent, MappingError> {
+pub(crate) fn map_confluence_record(
+    json: &str,
+    site: &str,
+    include_raw: bool,
+) -> Result<OcsfEvent, MappingError> {
     const P: &str = CONFLUENCE_PRODUCT;
     let mut record = object(json, P)?;
     let (id, time_ms) = confluence_position(&Value::Object(record.clone()), site);
@@ -821,7 +825,7 @@ fn entity_type(kind: &str) -> EntityType {
 // Small readers.
 
 /// Parses an Atlassian time: RFC 3339, or Jira's `2014-03-19T18:45:42.967+0000`.
-pub fn parse_atlassian_time(text: &str) -> Option<i64> {
+pub(crate) fn parse_atlassian_time(text: &str) -> Option<i64> {
     if let Some(ms) = parse_rfc3339_ms(text) {
         return Some(ms);
     }

@@ -16,7 +16,7 @@ use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume,
 
 /// One organization's audit log.
 #[derive(Debug)]
-pub struct OrgEventsApi {
+pub(crate) struct OrgEventsApi {
     stream_id: String,
     api_url: Url,
     org_id: String,

@@ -17,13 +17,13 @@ use crate::poller::{Credential, Page, PageError, PageItem, PolledRecord, Resume,
 use crate::timestamp::format_rfc3339_ms;
 
 /// `api-version` of every request.
-pub const API_VERSION: &str = "7.1-preview.1";
+pub(crate) const API_VERSION: &str = "7.1-preview.1";
 /// The resume token's member: `{"continuationToken": "<token>"}`.
 const TOKEN: &str = "continuationToken";
 
 /// One organization's audit log.
 #[derive(Debug)]
-pub struct AuditLogApi {
+pub(crate) struct AuditLogApi {
     organization: String,
     audit_url: Url,
     credential: Credential,

@@ -27,17 +27,17 @@ pub const AZDO_BATCH_SIZE: &str = "AZDO_BATCH_SIZE";
 pub const AZDO_REQUESTS_PER_MINUTE: &str = "AZDO_REQUESTS_PER_MINUTE";
 
 /// The audit service of Azure DevOps Services.
-pub const DEFAULT_AUDIT_URL: &str = "https://auditservice.dev.azure.com";
+pub(crate) const DEFAULT_AUDIT_URL: &str = "https://auditservice.dev.azure.com";
 /// Default `batchSize` (the API publishes no maximum; paging goes on by continuation token
 /// whatever the server caps it to).
-pub const DEFAULT_BATCH_SIZE: u32 = 200;
+pub(crate) const DEFAULT_BATCH_SIZE: u32 = 200;
 /// Largest accepted `AZDO_BATCH_SIZE`.
-pub const MAX_BATCH_SIZE: u32 = 1000;
+pub(crate) const MAX_BATCH_SIZE: u32 = 1000;
 /// Default pace. Azure DevOps publishes no request count: it delays, then blocks (429
 /// `TF400733`), an identity whose use exceeds 200 times a typical user's in a sliding five
 /// minutes, measured in TSTUs. One audit query every 2 s, shared by every organization of the
 /// identity, stays far below that and still reads 6,000 entries a minute at the default batch.
-pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 30;
+pub(crate) const DEFAULT_REQUESTS_PER_MINUTE: u32 = 30;
 
 /// How requests authenticate.
 #[derive(Debug, Clone)]

@@ -32,11 +32,11 @@ use crate::ocsf::{
 };
 
 /// `metadata.product.name`.
-pub const PRODUCT: &str = "Azure DevOps";
+pub(crate) const PRODUCT: &str = "Azure DevOps";
 /// `metadata.product.vendor_name`.
-pub const VENDOR: &str = "Microsoft";
+pub(crate) const VENDOR: &str = "Microsoft";
 /// The display name Azure DevOps gives its own system actor.
-pub const SYSTEM_ACTOR: &str = "Azure DevOps Service";
+pub(crate) const SYSTEM_ACTOR: &str = "Azure DevOps Service";
 
 /// Mapping options from configuration.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +47,7 @@ pub struct MapOptions {
 
 /// Why an entry could not be mapped (the caller dead-letters it).
 #[derive(Debug, thiserror::Error)]
-pub enum MappingError {
+pub(crate) enum MappingError {
     /// Neither `timestamp` nor `TimeGenerated` holds an RFC 3339 time.
     #[error("Azure DevOps audit entry {} has no RFC 3339 timestamp (found {found:?})", .id.as_deref().unwrap_or("(no id)"))]
     BadTimestamp {
@@ -379,7 +379,7 @@ fn severity(entry: &AuditEntry) -> Severity {
 }
 
 /// Maps one audit entry to an OCSF event; `raw` is its JSON text (for `INCLUDE_RAW`).
-pub fn map_entry(
+pub(crate) fn map_entry(
     entry: &AuditEntry,
     raw: Option<&str>,
     options: &MapOptions,

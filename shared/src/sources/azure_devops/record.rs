@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::timestamp::parse_rfc3339_ms;
 
 /// The id Azure DevOps uses for "not applicable" in actor id fields (§7.2).
-pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
+pub(crate) const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// `AuditActionCategory` in the order of the spec's enum: Azure Monitor and Event Grid exports
 /// carry the category as its number (1 = modify, 5 = execute).
@@ -40,7 +40,7 @@ pub enum RecordError {
 
 /// One page of the audit log query (`AuditLogQueryResult`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct AuditLogPage {
+pub(crate) struct AuditLogPage {
     /// `decoratedAuditLogEntries`, each as received (entries that are not objects included, so the
     /// caller can dead-letter them with their text).
     pub entries: Vec<Value>,
@@ -361,7 +361,7 @@ fn category_from_display_name(name: &str) -> Option<String> {
 }
 
 /// `id` unless it is the zero GUID ("not applicable").
-pub fn not_zero(id: Option<&str>) -> Option<&str> {
+pub(crate) fn not_zero(id: Option<&str>) -> Option<&str> {
     id.filter(|id| *id != ZERO_GUID)
 }
 
@@ -399,7 +399,8 @@ pub enum Shape {
 /// Reads the entries of one log: [`split_log`], each entry read as an [`AuditEntry`]. The forms
 /// the SecOps parser accepts are among them (a JSON entry; `records`; a text line with a JSON entry
 /// inside).
-pub fn parse_log(text: &str) -> Result<Vec<(AuditEntry, Shape)>, RecordError> {
+#[cfg(test)]
+pub(crate) fn parse_log(text: &str) -> Result<Vec<(AuditEntry, Shape)>, RecordError> {
     split_log(text)?
         .into_iter()
         .map(|(value, shape)| AuditEntry::from_value(value).map(|e| (e, shape)))

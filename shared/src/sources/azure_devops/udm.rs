@@ -17,7 +17,7 @@ use crate::timestamp::{format_rfc3339_ms, parse_rfc3339_ms};
 use crate::udm::{get, push_additional, push_label, set, text_of, EventType};
 
 /// `metadata.log_type`.
-pub const LOG_TYPE: &str = "AZURE_DEVOPS";
+pub(crate) const LOG_TYPE: &str = "AZURE_DEVOPS";
 
 const RESOURCE_LABELS: &str = "target.resource.attribute.labels";
 const PRINCIPAL_LABELS: &str = "principal.resource.attribute.labels";

@@ -67,7 +67,7 @@ impl ForwardError {
 
 /// Forwards the records of `reader`, skipping the first `skip` (already pushed by an earlier
 /// attempt). `counts` is updated as it goes, so it is right even when an error stops it.
-pub async fn forward_records(
+pub(crate) async fn forward_records(
     reader: &mut RecordReader,
     delivery: &mut Delivery,
     converter: &Converter,

@@ -20,7 +20,7 @@ use crate::setup::Pipeline;
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Objects read (fully or partly).
     pub objects: u64,
     /// Records read.

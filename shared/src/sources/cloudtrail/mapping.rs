@@ -36,7 +36,7 @@ pub struct MapOptions {
 
 /// Why a record could not be mapped (the caller dead-letters it).
 #[derive(Debug, thiserror::Error)]
-pub enum MappingError {
+pub(crate) enum MappingError {
     /// The text is JSON of another kind, or not JSON at all.
     #[error("CloudTrail record is not a JSON object: found {found}")]
     NotAnObject {
@@ -72,7 +72,7 @@ pub enum MappingError {
 }
 
 /// Maps one CloudTrail record (its JSON text) to an OCSF event.
-pub fn map_record(record: &str, options: &MapOptions) -> Result<OcsfEvent, MappingError> {
+pub(crate) fn map_record(record: &str, options: &MapOptions) -> Result<OcsfEvent, MappingError> {
     let found = json_kind(record);
     if found != "object" {
         return Err(MappingError::NotAnObject { found });

@@ -195,7 +195,7 @@ fn object_ref(bucket: S3Bucket, object: S3Object) -> ObjectRef {
 }
 
 /// Decodes a form-encoded key: `+` is a space, `%XX` a byte.
-pub fn decode_key(key: &str) -> String {
+pub(crate) fn decode_key(key: &str) -> String {
     let spaced = key.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }

@@ -76,7 +76,7 @@ struct ValueScan {
 /// [`next_item`](Self::next_item) until it returns `None`, repeat; call [`finish`](Self::finish) at
 /// the end of input.
 #[derive(Debug)]
-pub struct RecordSplitter {
+pub(crate) struct RecordSplitter {
     buf: Vec<u8>,
     /// Bytes of `buf` already consumed.
     pos: usize,

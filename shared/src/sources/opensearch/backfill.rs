@@ -16,7 +16,7 @@ use crate::delivery::{Delivery, DeliveryError};
 use crate::delivery::{BACKOFF_BASE, BACKOFF_CAP};
 
 /// Attempts at one page when CloudWatch Logs throttles or fails transiently.
-pub const PAGE_ATTEMPTS: u32 = 8;
+pub(crate) const PAGE_ATTEMPTS: u32 = 8;
 /// Events asked for per page (the API's maximum).
 pub const PAGE_LIMIT: i32 = 10_000;
 

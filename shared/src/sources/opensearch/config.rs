@@ -9,7 +9,7 @@ pub const REDACT_HEADERS: &str = "REDACT_HEADERS";
 pub const AWS_REGION: &str = "AWS_REGION";
 
 /// Headers that carry credentials and are always dropped, lower case.
-pub const ALWAYS_REDACTED: [&str; 4] =
+pub(crate) const ALWAYS_REDACTED: [&str; 4] =
     ["authorization", "proxy-authorization", "cookie", "x-amz-security-token"];
 
 /// The request headers never copied into an event, raw or mapped.

@@ -99,7 +99,7 @@ pub struct Counts {
 
 /// Converts one log event and pushes it; a message that cannot be converted is dead-lettered.
 /// Never logs the message: only its coordinates and the reason.
-pub async fn forward_message(
+pub(crate) async fn forward_message(
     message: &str,
     context: &LogContext<'_>,
     delivery: &mut Delivery,

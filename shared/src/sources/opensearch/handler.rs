@@ -18,7 +18,7 @@ use crate::setup::Pipeline;
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// `DATA_MESSAGE` or `CONTROL_MESSAGE`.
     pub message_type: String,
     /// The log group.

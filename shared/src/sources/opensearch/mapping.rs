@@ -41,7 +41,7 @@ use crate::ocsf::{
 use crate::timestamp::parse_rfc3339_ms;
 
 /// `metadata.product.name` of every event.
-pub const PRODUCT: &str = "OpenSearch";
+pub(crate) const PRODUCT: &str = "OpenSearch";
 /// Mapping options from configuration.
 #[derive(Debug, Clone, Default)]
 pub struct MapOptions {
@@ -77,7 +77,7 @@ pub struct LogContext<'a> {
 
 /// One mapped message.
 #[derive(Debug)]
-pub struct Mapped {
+pub(crate) struct Mapped {
     /// The event.
     pub event: OcsfEvent,
     /// Why the message was not one whole JSON record (it is then mapped from what could be read).
@@ -106,7 +106,7 @@ enum Plan {
 }
 
 /// Maps one log message (an audit record, with or without its log4j prefix).
-pub fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions) -> Mapped {
+pub(crate) fn map_message(message: &str, context: &LogContext<'_>, options: &MapOptions) -> Mapped {
     let (json, _) = strip_log4j_prefix(message);
     let record::Parsed { mut members, error } = record::parse(json);
     let category_name: Option<Cow<'_, str>> = members

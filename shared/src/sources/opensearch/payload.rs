@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 /// Largest inflated payload accepted. CloudWatch Logs batches stay far below it (a Lambda
 /// payload is at most 6 MB of base64); the cap stops a decompression bomb.
-pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// `messageType` of a health check that carries no log events.
 pub const CONTROL_MESSAGE: &str = "CONTROL_MESSAGE";
@@ -102,11 +102,13 @@ impl LogsMessage {
     }
 }
 
+#[cfg(test)]
 #[derive(Deserialize)]
 struct Envelope {
     awslogs: AwsLogs,
 }
 
+#[cfg(test)]
 #[derive(Deserialize)]
 struct AwsLogs {
     data: String,
@@ -124,14 +126,15 @@ pub fn decode_event(event: &serde_json::Value) -> Result<LogsMessage, PayloadErr
 }
 
 /// Decodes the event from its JSON text (a saved payload).
-pub fn decode_event_text(text: &str) -> Result<LogsMessage, PayloadError> {
+#[cfg(test)]
+pub(crate) fn decode_event_text(text: &str) -> Result<LogsMessage, PayloadError> {
     let envelope: Envelope =
         serde_json::from_str(text).map_err(|e| PayloadError::NotSubscription(e.to_string()))?;
     decode_data(&envelope.awslogs.data)
 }
 
 /// Decodes `awslogs.data`: base64, then gzip or zlib, then the message JSON.
-pub fn decode_data(data: &str) -> Result<LogsMessage, PayloadError> {
+pub(crate) fn decode_data(data: &str) -> Result<LogsMessage, PayloadError> {
     let compressed = base64::engine::general_purpose::STANDARD
         .decode(data.trim().as_bytes())
         .map_err(PayloadError::Base64)?;

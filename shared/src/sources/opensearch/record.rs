@@ -17,7 +17,7 @@ use crate::text::Text;
 
 /// `audit_category` values (api-contracts.md §4.2) this mapping knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Category {
+pub(crate) enum Category {
     /// `FAILED_LOGIN`.
     FailedLogin,
     /// `AUTHENTICATED`.
@@ -72,7 +72,7 @@ impl Category {
 
 /// The value of `audit_category` found anywhere in `text` (a message that is not JSON, or is
 /// cut before its members can be read): the run of `A-Z` and `_` after the key.
-pub fn find_category_name(text: &str) -> Option<&str> {
+pub(crate) fn find_category_name(text: &str) -> Option<&str> {
     let at = text.find("audit_category")? + "audit_category".len();
     let rest = text[at..].trim_start_matches(|c: char| c == '"' || c == ':' || c == '=' || c.is_whitespace());
     let end = rest.find(|c: char| !(c.is_ascii_uppercase() || c == '_')).unwrap_or(rest.len());
@@ -82,7 +82,7 @@ pub fn find_category_name(text: &str) -> Option<&str> {
 /// Splits the log4j header a self-managed cluster writes before the JSON, e.g.
 /// `[2024-08-19T16:34:00,259][INFO ][sgaudit ] [node-0] {...}`: returns the JSON part, and
 /// whether a header was removed. Text that is not `[…]` groups followed by `{` is returned whole.
-pub fn strip_log4j_prefix(message: &str) -> (&str, bool) {
+pub(crate) fn strip_log4j_prefix(message: &str) -> (&str, bool) {
     let mut rest = message.trim_start();
     if !rest.starts_with('[') {
         return (message, false);
@@ -102,7 +102,7 @@ pub fn strip_log4j_prefix(message: &str) -> (&str, bool) {
 /// `%d{ISO8601}`, e.g. `[2024-08-19T16:34:00,259]` (also read: a space for the `T`, a dot for the
 /// comma, an offset or `Z`). The pattern writes the node's local time without an offset; a time
 /// without one is read as UTC (the time zone of Amazon OpenSearch Service and of most containers).
-pub fn log4j_prefix_time_ms(message: &str) -> Option<i64> {
+pub(crate) fn log4j_prefix_time_ms(message: &str) -> Option<i64> {
     let group = message.trim_start().strip_prefix('[')?;
     let text = &group[..group.find(']')?];
     let (date, time) = text.trim().split_once(['T', ' '])?;
@@ -256,7 +256,7 @@ impl<'a> Members<'a> {
 /// in `text`, with `"<redacted>"` (`["<redacted>"]` for a list), so raw text sent on (raw
 /// format, `raw_data`) carries no credential. Works on cut and broken JSON too: a value that runs
 /// to the end of the text is replaced to the end.
-pub fn redact_raw<'t>(text: &'t str, headers: &RedactHeaders) -> Cow<'t, str> {
+pub(crate) fn redact_raw<'t>(text: &'t str, headers: &RedactHeaders) -> Cow<'t, str> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let mut copied = 0;
