@@ -177,6 +177,10 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
         "refused-SECRET-e1e1",
         "ya29.access-SECRET-f00d",
         key_line.as_str(),
+        "es-key-SECRET-1234",
+        "es-pass-SECRET-5678",
+        // base64("writer:es-pass-SECRET-5678"): what basic authentication sends.
+        "d3JpdGVyOmVzLXBhc3MtU0VDUkVULTU2Nzg=",
     ];
     let mut results = Vec::new();
 
@@ -197,6 +201,17 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
     let webhook = echo(401, Duration::ZERO).await;
     let mut vars = base("secops_webhook", format!("{}/v1/feed:importPushLogs", webhook.uri()), secrets[4]);
     vars.push(("SIEM_WEBHOOK_SECRET", secrets[5].to_string()));
+    results.push(run(&moto, vars).await);
+    // Elasticsearch refusing an API key (401), then failing with 500 under basic authentication.
+    let elastic = echo(401, Duration::ZERO).await;
+    results.push(run(&moto, base("elasticsearch", elastic.uri(), secrets[10])).await);
+    let elastic_basic = echo(500, Duration::ZERO).await;
+    let mut vars = base("elasticsearch", elastic_basic.uri(), "unused");
+    vars.extend([
+        ("ELASTIC_AUTH", "basic".to_string()),
+        ("ELASTIC_USERNAME", "writer".to_string()),
+        ("ELASTIC_PASSWORD", secrets[11].to_string()),
+    ]);
     results.push(run(&moto, vars).await);
     // Timeouts: the receiver answers after the 1 s request timeout, every time.
     let slow = echo(500, Duration::from_secs(3)).await;
@@ -249,12 +264,12 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
 
     // The receivers did get the credentials: the echoes carried them back.
     let mut wire = String::new();
-    for server in [&hec, &datadog, &http, &webhook, &token_endpoint, &secops] {
+    for server in [&hec, &datadog, &http, &webhook, &token_endpoint, &secops, &elastic, &elastic_basic] {
         for request in server.received_requests().await.unwrap() {
             wire.push_str(&format!("{} {:?}\n", request.url, request.headers));
         }
     }
-    for secret in &secrets[..6] {
+    for secret in secrets[..6].iter().chain([&secrets[10], &secrets[12]]) {
         assert!(wire.contains(secret), "{secret} was not sent: the test would prove nothing");
     }
     // Every assertion the token endpoint was sent is a credential too.
@@ -283,7 +298,7 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
     for letter in &letters {
         assert_no_secret("a dead letter", letter, &all);
     }
-    assert_eq!(letters.len(), 8, "one dead letter per run: {letters:#?}");
+    assert_eq!(letters.len(), 10, "one dead letter per run: {letters:#?}");
     assert!(logs.contains("***"), "the masked credentials show as ***");
     eprintln!(
         "security-summary: runs={} secrets={} log_bytes={} dead_letters={} leaks=0",
@@ -325,7 +340,7 @@ async fn configuration_errors_never_show_credentials() {
         assert_no_secret("a configuration error", &text, &secrets);
     }
     // A token that cannot be a header value is refused by the sink without being shown.
-    for siem_type in ["splunk_hec", "datadog", "http", "secops_webhook"] {
+    for siem_type in ["splunk_hec", "datadog", "http", "secops_webhook", "elasticsearch"] {
         let vars = vec![
             ("SIEM_TYPE", siem_type.to_string()),
             ("SIEM_URL", "https://siem.example.com/in".to_string()),
@@ -359,8 +374,15 @@ async fn echo_any(status: u16) -> MockServer {
 
 #[tokio::test]
 async fn checks_never_show_credentials_a_siem_echoes_back() {
-    let secrets =
-        ["chk-hec-SECRET-1a", "chk-dd-SECRET-2b", "chk-hook-api-SECRET-3c", "chk-hook-access-SECRET-4d"];
+    let secrets = [
+        "chk-hec-SECRET-1a",
+        "chk-dd-SECRET-2b",
+        "chk-hook-api-SECRET-3c",
+        "chk-hook-access-SECRET-4d",
+        "chk-es-pass-SECRET-6f",
+        // base64("writer:chk-es-pass-SECRET-6f"): what basic authentication sends.
+        "d3JpdGVyOmNoay1lcy1wYXNzLVNFQ1JFVC02Zg==",
+    ];
     let service_account = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/src/sinks/secops_api/testdata/TEST_ONLY_service_account.json"
@@ -370,6 +392,7 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
     let datadog = echo_any(403).await;
     let webhook = echo_any(401).await;
     let token_endpoint = echo_any(400).await;
+    let elastic = echo_any(401).await;
     let mut webhook_vars =
         base("secops_webhook", format!("{}/v1/feed:importPushLogs", webhook.uri()), secrets[2]);
     webhook_vars.push(("SIEM_WEBHOOK_SECRET", secrets[3].to_string()));
@@ -377,6 +400,13 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
         base("splunk_hec", format!("{}/services/collector/event", hec.uri()), secrets[0]),
         base("datadog", format!("{}/api/v2/logs", datadog.uri()), secrets[1]),
         webhook_vars,
+        vec![
+            ("SIEM_TYPE", "elasticsearch".to_string()),
+            ("SIEM_URL", elastic.uri()),
+            ("ELASTIC_AUTH", "basic".to_string()),
+            ("ELASTIC_USERNAME", "writer".to_string()),
+            ("ELASTIC_PASSWORD", secrets[4].to_string()),
+        ],
         vec![
             ("SIEM_TYPE", "secops_api".to_string()),
             ("SIEM_URL", format!("{}/import", token_endpoint.uri())),
@@ -394,12 +424,13 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
         probes.push_str(&format!("{probe:?}\n"));
     }
     let mut wire = String::new();
-    for server in [&hec, &datadog, &webhook] {
+    for server in [&hec, &datadog, &webhook, &elastic] {
         for request in server.received_requests().await.unwrap() {
             wire.push_str(&format!("{:?}\n", request.headers));
         }
     }
-    for secret in secrets {
+    // The password goes base64-encoded with the user name (the last secret).
+    for secret in secrets.iter().filter(|s| **s != secrets[4]) {
         assert!(wire.contains(secret), "{secret} was not sent: the test would prove nothing");
     }
     let assertion = token_endpoint.received_requests().await.unwrap()[0].body.clone();

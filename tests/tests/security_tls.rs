@@ -98,6 +98,7 @@ async fn every_sink_refuses_a_certificate_it_cannot_verify_before_sending_the_ba
         ("splunk_hec", ("SIEM_TOKEN", "hec-token")),
         ("datadog", ("SIEM_TOKEN", "dd-key")),
         ("http", ("SIEM_TOKEN", "bearer-token")),
+        ("elasticsearch", ("SIEM_TOKEN", "es-key")),
     ] {
         let config = Config::load(&env(&[
             ("SIEM_TYPE", siem_type.to_string()),

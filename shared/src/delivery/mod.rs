@@ -34,7 +34,7 @@ use crate::dead_letter::{DeadLetter, DeadLetterStore};
 use crate::event::OutboundEvent;
 use crate::event::{OutputFormat, Source};
 use crate::metrics::InvocationMetrics;
-use crate::sinks::{EncodeContext, Encoder, Reply, Sink, Verdict};
+use crate::sinks::{EncodeContext, Encoder, ItemOutcome, Reply, Sink, Verdict};
 
 /// Rejected and oversize events are written to the dead-letter store once they reach this size.
 const PENDING_FLUSH_BYTES: usize = 4 * 1024 * 1024;
@@ -379,7 +379,8 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                     // Events before `accepted` were taken and that one is refused for good; the
                     // rest go again, as a new request that is not a retry.
                     outcome.report.delivered += accepted as u64;
-                    refused.add(&shared.encoder.original(&body[records[accepted].clone()]), reply);
+                    let original = shared.encoder.original(&body[records[accepted].clone()]);
+                    refused.add(&original, format!("event refused by the sink: {}", reply.summary), &reply);
                     if accepted + 1 == records.len() {
                         break 'send None;
                     }
@@ -395,7 +396,51 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                     let why = format!("refused by the sink (invalid event {accepted} of {})", records.len());
                     break 'send Some((why, reply));
                 }
-                Verdict::Retry => {
+                Verdict::Items if reply.items.len() == records.len() => {
+                    let mut again = Vec::new();
+                    for (record, item) in records.iter().zip(&reply.items) {
+                        match item {
+                            ItemOutcome::Delivered => outcome.report.delivered += 1,
+                            ItemOutcome::Retry => again.push(record.clone()),
+                            ItemOutcome::Refused(why) => {
+                                let original = shared.encoder.original(&body[record.clone()]);
+                                refused.add(&original, format!("event refused by the sink: {why}"), &reply);
+                            }
+                        }
+                    }
+                    if again.is_empty() {
+                        break 'send None;
+                    }
+                    // Only the records the sink asked for again go again (after the wait below).
+                    let (rest, places) = reframe(framing, &body, &again);
+                    body = Bytes::from(rest);
+                    records = places;
+                    match shared.policy.next_wait(attempts, reply.retry_after, Instant::now()) {
+                        Ok(wait) => {
+                            outcome.report.retries += 1;
+                            tokio::time::sleep(wait).await;
+                        }
+                        Err(give_up) => break 'send Some((give_up.to_string(), reply)),
+                    }
+                    wire = match compress(&shared, &body).await {
+                        Ok(wire) => wire,
+                        Err(reply) => break 'send Some(("could not compress the body".to_string(), reply)),
+                    };
+                }
+                Verdict::TooLarge if records.len() > 1 => {
+                    // Each half goes as a batch of its own (and is split again if need be).
+                    let middle = records.len() / 2;
+                    for half in [&records[..middle], &records[middle..]] {
+                        let (body, records) = reframe(framing, &body, half);
+                        let part = Box::pin(deliver(shared.clone(), Sealed { body, records, times: None }));
+                        absorb(&mut outcome, part.await);
+                    }
+                    break 'send None;
+                }
+                Verdict::TooLarge => {
+                    break 'send Some(("larger than the sink takes in one request".to_string(), reply));
+                }
+                Verdict::Retry | Verdict::Items => {
                     match shared.policy.next_wait(attempts, reply.retry_after, Instant::now()) {
                         Ok(wait) => {
                             outcome.report.retries += 1;
@@ -407,18 +452,18 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
             }
         }
     };
-    if let Some(reply) = refused.reply.take() {
+    for group in std::mem::take(&mut refused.groups) {
         let letter = DeadLetter {
             source: shared.source,
-            lines: std::mem::take(&mut refused.lines),
-            events: refused.events,
-            reason: format!("event refused by the sink: {}", reply.summary),
+            lines: group.lines,
+            events: group.events,
+            reason: group.reason,
             sink: shared.sink.name().to_string(),
             attempts,
-            last_response: Some(reply.summary),
+            last_response: Some(group.last_response),
             times: None,
         };
-        absorb(&mut outcome, dead_letter(&shared, letter, reply.status).await);
+        absorb(&mut outcome, dead_letter(&shared, letter, group.status).await);
     }
     if let Some((why, reply)) = failure {
         let mut lines = Vec::with_capacity(body.len());
@@ -441,21 +486,43 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
     outcome
 }
 
-/// Records of a batch the sink refused one by one.
+/// Records of a batch the sink refused one by one, by reason.
 #[derive(Default)]
 struct Refused {
+    groups: Vec<RefusedGroup>,
+}
+
+/// The records refused for one reason.
+struct RefusedGroup {
+    reason: String,
     lines: Vec<u8>,
     events: u64,
-    /// The last refusal.
-    reply: Option<Reply>,
+    /// Status and summary of the last response that refused one.
+    status: Option<u16>,
+    last_response: String,
 }
 
 impl Refused {
-    fn add(&mut self, original: &[u8], reply: Reply) {
-        self.lines.extend_from_slice(original);
-        self.lines.push(b'\n');
-        self.events += 1;
-        self.reply = Some(reply);
+    fn add(&mut self, original: &[u8], reason: String, reply: &Reply) {
+        let index = match self.groups.iter().position(|g| g.reason == reason) {
+            Some(index) => index,
+            None => {
+                self.groups.push(RefusedGroup {
+                    reason,
+                    lines: Vec::new(),
+                    events: 0,
+                    status: None,
+                    last_response: String::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        let group = &mut self.groups[index];
+        group.lines.extend_from_slice(original);
+        group.lines.push(b'\n');
+        group.events += 1;
+        group.status = reply.status;
+        group.last_response.clone_from(&reply.summary);
     }
 }
 

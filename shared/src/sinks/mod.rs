@@ -14,6 +14,7 @@
 //! `SIEM_TYPE`. Adding a sink: its module, one line in the registry, its section in docs/sinks.md.
 
 pub mod datadog;
+pub mod elasticsearch;
 pub mod http;
 mod registry;
 pub mod secops_api;
@@ -144,6 +145,24 @@ pub enum Verdict {
         /// Records accepted, and the index of the refused one.
         accepted: usize,
     },
+    /// The sink answered for each record ([`Reply::items`], one per record in body order): the
+    /// engine counts the delivered ones, dead-letters the refused ones with their reasons and
+    /// sends the others again (Elasticsearch `_bulk`).
+    Items,
+    /// Nothing was accepted because the request was too large (413): the engine sends each half
+    /// of the batch as a batch of its own; a single event too large is dead-lettered.
+    TooLarge,
+}
+
+/// What the sink said about one record of a batch ([`Verdict::Items`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    /// Stored (or already stored: a resend of a record the sink has).
+    Delivered,
+    /// Not stored, and sending it again later may work.
+    Retry,
+    /// Refused for good, for this reason (printable, no credential).
+    Refused(String),
 }
 
 /// The outcome of one request.
@@ -158,12 +177,14 @@ pub struct Reply {
     /// Status and the first bytes of the body (or the transport error), printable ASCII, no
     /// credential: for logs and dead-letter metadata.
     pub summary: String,
+    /// With [`Verdict::Items`]: the outcome of each record, in body order.
+    pub items: Vec<ItemOutcome>,
 }
 
 impl Reply {
     /// A reply without an HTTP response (transport error, timeout, a local sink).
     pub fn local(verdict: Verdict, summary: impl Into<String>) -> Self {
-        Self { verdict, status: None, retry_after: None, summary: summary.into() }
+        Self { verdict, status: None, retry_after: None, summary: summary.into(), items: Vec::new() }
     }
 }
 
@@ -292,13 +313,23 @@ pub(crate) struct HttpReply {
     pub status: StatusCode,
     /// `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
-    /// The first [`MAX_RESPONSE_BYTES`] of the body.
+    /// The start of the body ([`MAX_RESPONSE_BYTES`] unless the sink asked for more).
     pub body: Vec<u8>,
 }
 
 /// Sends a request built by a sink and reads the start of the response. A transport error or a
 /// timeout becomes a [`Verdict::Retry`] reply (never showing the URL, which may carry a key).
 pub(crate) async fn execute(request: reqwest::RequestBuilder, timeout: Duration) -> Result<HttpReply, Reply> {
+    execute_reading(request, timeout, MAX_RESPONSE_BYTES).await
+}
+
+/// [`execute`], reading up to `max_body` bytes of the response (a sink that parses a result per
+/// event needs more than an error document).
+pub(crate) async fn execute_reading(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<HttpReply, Reply> {
     let transport = |e: reqwest::Error| {
         let kind = if e.is_timeout() { "timeout" } else { "transport error" };
         let e = e.without_url();
@@ -322,10 +353,10 @@ pub(crate) async fn execute(request: reqwest::RequestBuilder, timeout: Duration)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     let mut body = Vec::new();
-    while body.len() < MAX_RESPONSE_BYTES {
+    while body.len() < max_body {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = MAX_RESPONSE_BYTES - body.len();
+                let room = max_body - body.len();
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             Ok(None) => break,
@@ -384,6 +415,7 @@ impl HttpReply {
             status: Some(self.status.as_u16()),
             retry_after: self.retry_after,
             summary: self.summary(secrets),
+            items: Vec::new(),
         }
     }
 }

@@ -1,8 +1,15 @@
 //! The sinks `SIEM_TYPE` can name, in the order its error message lists them. A new sink is one
 //! line here.
 
-use super::{datadog, http, secops_api, secops_webhook, splunk_hec, stdout, SinkKind};
+use super::{datadog, elasticsearch, http, secops_api, secops_webhook, splunk_hec, stdout, SinkKind};
 
 /// Every sink.
-pub(super) const SINKS: &[SinkKind] =
-    &[splunk_hec::KIND, datadog::KIND, secops_webhook::KIND, secops_api::KIND, http::KIND, stdout::KIND];
+pub(super) const SINKS: &[SinkKind] = &[
+    splunk_hec::KIND,
+    datadog::KIND,
+    elasticsearch::KIND,
+    secops_webhook::KIND,
+    secops_api::KIND,
+    http::KIND,
+    stdout::KIND,
+];

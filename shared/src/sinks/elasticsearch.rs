@@ -1,0 +1,476 @@
+//! Elasticsearch and OpenSearch `_bulk` API (self-managed, Elastic Cloud, Amazon OpenSearch
+//! Service).
+//!
+//! `POST <SIEM_URL>/_bulk` with `Content-Type: application/x-ndjson` (gzip unless `ELASTIC_GZIP`
+//! is false): for each event a `create` action naming the index and a deterministic `_id`, then
+//! the event itself. The `_id` is derived from the source and the event's `metadata.uid` (the
+//! whole event text when it has none), so an event sent again (a resend after a timeout, a
+//! replay) is answered `409 version_conflict_engine_exception` and counted as delivered: stored
+//! once. `create` is also the only action data streams take.
+//!
+//! The response says what became of each event: 2xx and 409 are delivered, 429 and 5xx are sent
+//! again (with backoff), anything else (a mapping error, 400) is dead-lettered with the item's
+//! error. A 413 splits the batch; 401/403 are a refused credential.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    check_request, classify_status, escape_json_into, execute_reading, required_credential, required_url,
+    sanitize, secret_header, EncodeContext, Encoder, Framing, ItemOutcome, Reply, Sink, SinkError, SinkKind,
+    SinkLimits, SinkSettings, Verdict, RESPONSE_SUMMARY_BYTES, SIEM_TOKEN,
+};
+use crate::env::{ConfigError, EnvReader};
+use crate::event::{OutboundEvent, Source};
+use crate::probe::{host_of, Probe};
+use crate::secret::Secret;
+
+const NAME: &str = "elasticsearch";
+
+/// `ELASTIC_INDEX`: the index or data stream, with `{source}` and `%Y`, `%m`, `%d` (UTC, from
+/// the event's time) filled in.
+pub(crate) const ELASTIC_INDEX: &str = "ELASTIC_INDEX";
+/// `ELASTIC_PIPELINE`: an ingest pipeline every event goes through.
+pub(crate) const ELASTIC_PIPELINE: &str = "ELASTIC_PIPELINE";
+/// `ELASTIC_AUTH`: `api_key` or `basic`.
+pub(crate) const ELASTIC_AUTH: &str = "ELASTIC_AUTH";
+/// `ELASTIC_USERNAME`: the user of basic authentication.
+pub(crate) const ELASTIC_USERNAME: &str = "ELASTIC_USERNAME";
+/// `ELASTIC_PASSWORD`: the password of basic authentication (a credential).
+pub(crate) const ELASTIC_PASSWORD: &str = "ELASTIC_PASSWORD";
+/// `ELASTIC_MAX_BODY_BYTES`: cap on one request's body, uncompressed.
+pub(crate) const ELASTIC_MAX_BODY_BYTES: &str = "ELASTIC_MAX_BODY_BYTES";
+/// `ELASTIC_GZIP`: whether bodies are gzip-compressed.
+pub(crate) const ELASTIC_GZIP: &str = "ELASTIC_GZIP";
+
+/// The index when `ELASTIC_INDEX` is unset: one a source a day (event time, UTC).
+const DEFAULT_INDEX: &str = "audit-relay-{source}-%Y.%m.%d";
+/// `http.max_content_length` of the smallest Amazon OpenSearch Service instances (10 MiB): the
+/// default request cap.
+const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Cap on events in one request.
+const MAX_EVENTS: usize = 5_000;
+/// How much of a `_bulk` response is read: a status (and error, when there is one) per event.
+const MAX_BULK_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+/// Only what the per-event outcome needs is asked for (`filter_path`), which keeps the response
+/// small.
+const FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason";
+
+/// The registry entry.
+pub(super) const KIND: SinkKind = SinkKind { name: NAME, load: |env| Box::pin(Settings::load(env)) };
+
+/// How requests are authenticated.
+#[derive(Debug, Clone)]
+enum Auth {
+    /// `Authorization: ApiKey <SIEM_TOKEN>` (the API key's `encoded` value).
+    ApiKey(Secret),
+    /// `Authorization: Basic` with `ELASTIC_USERNAME` and `ELASTIC_PASSWORD`.
+    Basic { username: String, password: Secret },
+}
+
+/// The Elasticsearch sink's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `SIEM_URL`: the cluster's base URL.
+    url: url::Url,
+    /// `ELASTIC_INDEX`, as a template.
+    index: IndexName,
+    /// `ELASTIC_PIPELINE`.
+    pipeline: Option<String>,
+    auth: Auth,
+    /// `ELASTIC_MAX_BODY_BYTES`.
+    max_body_bytes: usize,
+    /// `ELASTIC_GZIP`.
+    gzip: bool,
+}
+
+impl Settings {
+    async fn load(env: &EnvReader) -> Result<Arc<dyn SinkSettings>, ConfigError> {
+        let url = required_url(env, NAME)?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::invalid(
+                crate::sinks::SIEM_URL,
+                host_of(&url),
+                "expected the cluster's base URL, without query or fragment (…/_bulk is added)",
+            ));
+        }
+        let index = env.string(ELASTIC_INDEX).unwrap_or_else(|| DEFAULT_INDEX.to_string());
+        let index =
+            IndexName::parse(&index).map_err(|reason| ConfigError::invalid(ELASTIC_INDEX, index, reason))?;
+        let auth = match env.string(ELASTIC_AUTH).map(|a| a.to_ascii_lowercase()).as_deref() {
+            None | Some("api_key") => Auth::ApiKey(required_credential(env, SIEM_TOKEN, NAME).await?),
+            Some("basic") => Auth::Basic {
+                username: env
+                    .string(ELASTIC_USERNAME)
+                    .ok_or_else(|| ConfigError::missing(ELASTIC_USERNAME, "when ELASTIC_AUTH is basic"))?,
+                password: required_credential(env, ELASTIC_PASSWORD, NAME).await?,
+            },
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    ELASTIC_AUTH,
+                    other.to_string(),
+                    "expected api_key or basic",
+                ))
+            }
+        };
+        Ok(Arc::new(Self {
+            url,
+            index,
+            pipeline: env.string(ELASTIC_PIPELINE),
+            auth,
+            max_body_bytes: env.positive(ELASTIC_MAX_BODY_BYTES)?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            gzip: env.bool_or(ELASTIC_GZIP, true)?,
+        }))
+    }
+}
+
+impl SinkSettings for Settings {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
+        let (authorization, secrets) = match &self.auth {
+            Auth::ApiKey(key) => (secret_header(key, "ApiKey ", NAME, SIEM_TOKEN)?, vec![key.clone()]),
+            Auth::Basic { username, password } => {
+                use base64::Engine as _;
+                let pair = format!("{username}:{}", password.expose());
+                let encoded = Secret::new(base64::engine::general_purpose::STANDARD.encode(pair));
+                // A server echoing the header shows the encoded pair: it is masked too.
+                (secret_header(&encoded, "Basic ", NAME, ELASTIC_PASSWORD)?, vec![password.clone(), encoded])
+            }
+        };
+        let mut bulk = self.url.clone();
+        bulk.path_segments_mut().map_err(|()| SinkError::Credential {
+            sink: NAME,
+            variable: crate::sinks::SIEM_URL,
+            reason: "not a base URL".to_string(),
+        })?;
+        let base = bulk.path().trim_end_matches('/').to_string();
+        bulk.set_path(&format!("{base}/_bulk"));
+        let check_url = bulk.clone();
+        {
+            let mut query = bulk.query_pairs_mut();
+            query.append_pair("filter_path", FILTER_PATH);
+            if let Some(pipeline) = &self.pipeline {
+                query.append_pair("pipeline", pipeline);
+            }
+        }
+        Ok(Arc::new(ElasticsearchSink {
+            http,
+            bulk,
+            check_url,
+            authorization,
+            secrets,
+            index: self.index.clone(),
+            max_body_bytes: self.max_body_bytes,
+            gzip: self.gzip,
+        }))
+    }
+}
+
+/// An index or data stream name with its placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexName(Vec<Part>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Source,
+    Year,
+    Month,
+    Day,
+}
+
+impl IndexName {
+    /// Reads `{source}`, `%Y`, `%m`, `%d` (and `%%`); the rest must be what Elasticsearch takes
+    /// in an index name (lowercase, no `\ / * ? " < > | , #` or space, not starting with `-`,
+    /// `_` or `+`).
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            let (part, len) = if rest.starts_with("{source}") {
+                (Some(Part::Source), "{source}".len())
+            } else if let Some(spec) = rest.strip_prefix('%') {
+                match spec.chars().next() {
+                    Some('Y') => (Some(Part::Year), 2),
+                    Some('m') => (Some(Part::Month), 2),
+                    Some('d') => (Some(Part::Day), 2),
+                    Some('%') => {
+                        literal.push('%');
+                        (None, 2)
+                    }
+                    _ => return Err("only %Y, %m, %d and {source} are filled in"),
+                }
+            } else {
+                if c.is_ascii_uppercase() || "\\/*?\"<>|, #:".contains(c) {
+                    return Err("index names are lowercase, without \\ / * ? \" < > | , # : or spaces");
+                }
+                literal.push(c);
+                (None, c.len_utf8())
+            };
+            if let Some(part) = part {
+                if !literal.is_empty() {
+                    parts.push(Part::Text(std::mem::take(&mut literal)));
+                }
+                parts.push(part);
+            }
+            rest = &rest[len..];
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Text(literal));
+        }
+        match parts.first() {
+            None => Err("empty"),
+            Some(Part::Text(t)) if t.starts_with(['-', '_', '+']) => {
+                Err("index names do not start with -, _ or +")
+            }
+            _ => Ok(Self(parts)),
+        }
+    }
+
+    /// The name for an event of `source` at `time_ms`.
+    fn render(&self, source: Source, time_ms: i64, out: &mut String) {
+        let date = time::OffsetDateTime::from_unix_timestamp(time_ms.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        for part in &self.0 {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Source => out.push_str(source.as_str()),
+                Part::Year => out.push_str(&format!("{:04}", date.year())),
+                Part::Month => out.push_str(&format!("{:02}", u8::from(date.month()))),
+                Part::Day => out.push_str(&format!("{:02}", date.day())),
+            }
+        }
+    }
+}
+
+/// The Elasticsearch / OpenSearch sink.
+struct ElasticsearchSink {
+    http: reqwest::Client,
+    /// `<SIEM_URL>/_bulk?filter_path=…[&pipeline=…]`.
+    bulk: url::Url,
+    /// `<SIEM_URL>/_bulk` without parameters, for the check.
+    check_url: url::Url,
+    authorization: HeaderValue,
+    /// The credentials, masked in every summary.
+    secrets: Vec<Secret>,
+    index: IndexName,
+    max_body_bytes: usize,
+    gzip: bool,
+}
+
+#[async_trait]
+impl Sink for ElasticsearchSink {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn credential_hint(&self) -> &'static str {
+        "the API key (SIEM_TOKEN) or ELASTIC_USERNAME/ELASTIC_PASSWORD is wrong or expired, or lacks \
+         the create_doc (or index) privilege on ELASTIC_INDEX"
+    }
+
+    fn limits(&self) -> SinkLimits {
+        SinkLimits {
+            max_body_bytes: self.max_body_bytes,
+            max_events: MAX_EVENTS,
+            // An action line is at most ~600 bytes (the index name is at most 255).
+            max_record_bytes: self.max_body_bytes.saturating_sub(1024),
+        }
+    }
+
+    fn gzip(&self) -> bool {
+        self.gzip
+    }
+
+    fn encoder(&self, context: EncodeContext) -> Arc<dyn Encoder> {
+        Arc::new(BulkEncoder { index: self.index.clone(), source: context.source })
+    }
+
+    async fn send(&self, body: Bytes, events: usize, timeout: Duration) -> Reply {
+        let mut request = self
+            .http
+            .post(self.bulk.clone())
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .header(AUTHORIZATION, self.authorization.clone());
+        if self.gzip {
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
+        let response = match execute_reading(request.body(body), timeout, MAX_BULK_RESPONSE_BYTES).await {
+            Ok(response) => response,
+            Err(reply) => return reply,
+        };
+        let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        if response.status == StatusCode::PAYLOAD_TOO_LARGE {
+            return response.reply(Verdict::TooLarge, &secrets);
+        }
+        if !response.status.is_success() {
+            return response.reply(classify_status(response.status), &secrets);
+        }
+        let mut reply = response.reply(Verdict::Delivered, &secrets);
+        match serde_json::from_slice::<BulkResponse>(&response.body) {
+            Ok(BulkResponse { errors: false, .. }) => reply,
+            Ok(BulkResponse { items, .. }) if items.len() == events => {
+                reply.items = items.iter().map(|item| item.outcome(&secrets)).collect();
+                reply.verdict = Verdict::Items;
+                reply
+            }
+            // Not the answer for this batch (or cut short): sending again is safe, as every
+            // event has its `_id`.
+            Ok(BulkResponse { items, .. }) => {
+                reply.verdict = Verdict::Retry;
+                reply.summary = format!("_bulk answered for {} of {events} events", items.len());
+                reply
+            }
+            Err(e) => {
+                reply.verdict = Verdict::Retry;
+                reply.summary = format!("{}: unreadable _bulk response: {e}", response.status.as_u16());
+                reply
+            }
+        }
+    }
+
+    /// `POST <SIEM_URL>/_bulk` with the credential and an empty body: the cluster authenticates
+    /// the request first (401) and then refuses the empty body (400), indexing nothing.
+    async fn check(&self, timeout: Duration) -> Probe {
+        let target = host_of(&self.check_url);
+        let request = self
+            .http
+            .post(self.check_url.clone())
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .header(AUTHORIZATION, self.authorization.clone());
+        let response = match check_request(request, timeout, &target).await {
+            Ok(response) => response,
+            Err(probe) => return probe,
+        };
+        let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        let summary = response.summary(&secrets);
+        match response.status.as_u16() {
+            400 | 200 => Probe::passed(target, format!("credential accepted ({summary})")),
+            401 | 403 => Probe::failed(target, summary, self.credential_hint()),
+            404 => Probe::failed(target, summary, "no _bulk API at SIEM_URL: give the cluster's base URL"),
+            _ => Probe::failed(target, summary, "the cluster answers with an error"),
+        }
+    }
+}
+
+/// Writes each event as `{"create":{"_index":…,"_id":…}}` and the event on the next line.
+struct BulkEncoder {
+    index: IndexName,
+    source: Source,
+}
+
+impl Encoder for BulkEncoder {
+    fn framing(&self) -> Framing {
+        Framing::LINES
+    }
+
+    fn encode(&self, event: &OutboundEvent, out: &mut Vec<u8>) {
+        let mut index = String::with_capacity(48);
+        self.index.render(self.source, event.time_ms, &mut index);
+        out.extend_from_slice(b"{\"create\":{\"_index\":\"");
+        escape_json_into(index.as_bytes(), out);
+        out.extend_from_slice(b"\",\"_id\":\"");
+        out.extend_from_slice(document_id(self.source, &event.json).as_bytes());
+        out.extend_from_slice(b"\"}}\n");
+        out.extend_from_slice(event.json.as_bytes());
+    }
+
+    fn original<'a>(&self, record: &'a [u8]) -> Cow<'a, [u8]> {
+        match memchr::memchr(b'\n', record) {
+            Some(at) => Cow::Borrowed(&record[at + 1..]),
+            None => Cow::Borrowed(record),
+        }
+    }
+}
+
+/// The `_id` of an event: SHA-256 of the source and the event's `metadata.uid` (of the whole
+/// event text when it has none), as 32 hex digits (128 bits).
+fn document_id(source: Source, json: &str) -> String {
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        metadata: Option<Metadata<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Metadata<'a> {
+        #[serde(borrow)]
+        uid: Option<Cow<'a, str>>,
+    }
+    let uid = serde_json::from_str::<Head<'_>>(json).ok().and_then(|h| h.metadata).and_then(|m| m.uid);
+    let mut hash = Sha256::new();
+    hash.update(source.as_str().as_bytes());
+    match &uid {
+        Some(uid) => {
+            hash.update(b"\nuid\n");
+            hash.update(uid.as_bytes());
+        }
+        None => {
+            hash.update(b"\nevent\n");
+            hash.update(json.as_bytes());
+        }
+    }
+    let digest = hash.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The part of a `_bulk` response read (`filter_path` keeps it to this).
+#[derive(Deserialize)]
+struct BulkResponse {
+    #[serde(default)]
+    errors: bool,
+    #[serde(default)]
+    items: Vec<std::collections::HashMap<String, BulkItem>>,
+}
+
+#[derive(Deserialize)]
+struct BulkItem {
+    status: u16,
+    error: Option<BulkError>,
+}
+
+#[derive(Deserialize)]
+struct BulkError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    reason: Option<String>,
+}
+
+/// One item of the response: `{"create": {"status": …, "error": …}}`.
+trait ItemOf {
+    fn outcome(&self, secrets: &[&Secret]) -> ItemOutcome;
+}
+
+impl ItemOf for std::collections::HashMap<String, BulkItem> {
+    fn outcome(&self, secrets: &[&Secret]) -> ItemOutcome {
+        let Some(item) = self.values().next() else {
+            return ItemOutcome::Retry;
+        };
+        match item.status {
+            200..=299 | 409 => ItemOutcome::Delivered,
+            429 | 500..=599 => ItemOutcome::Retry,
+            status => {
+                let error = item.error.as_ref();
+                let kind = error.and_then(|e| e.kind.as_deref()).unwrap_or("error");
+                let reason = error.and_then(|e| e.reason.as_deref()).unwrap_or("");
+                let mut text = sanitize(&format!("{status} {kind}: {reason}"), secrets);
+                text.truncate(RESPONSE_SUMMARY_BYTES);
+                ItemOutcome::Refused(text.trim_end_matches([' ', ':']).to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
