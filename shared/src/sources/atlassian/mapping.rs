@@ -342,7 +342,7 @@ pub(crate) fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Resu
     };
     let src = take_str(&mut record, "remoteAddress")
         .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
-    let mut facts = Facts {
+    let facts = Facts {
         product: P,
         uid: id,
         time_ms,
@@ -367,29 +367,7 @@ pub(crate) fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Resu
         privileges: Vec::new(),
         unmapped,
     };
-    if let Some(item) = record.remove("objectItem") {
-        site_object(&item, "typeName", &mut facts);
-        facts.objects.push(("objectItem", item));
-    }
-    if let Some(items) = record.remove("associatedItems") {
-        for item in items.as_array().into_iter().flatten() {
-            site_object(item, "typeName", &mut facts);
-        }
-        facts.objects.push(("associatedItems", items));
-    }
-    if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
-        facts.privileges = privileges(changes, "fieldName", "changedTo");
-        facts.changed_name = changed(changes, "fieldName", "name", ["changedTo", "changedFrom"]);
-        facts.changed_id = changed(changes, "fieldName", "id", ["changedTo", "changedFrom"]);
-    }
-    for (key, value) in record {
-        keep(&mut facts.unmapped, &key, &value);
-    }
-    let mut event = build(facts);
-    if include_raw {
-        event.raw_data = Some(one_line(json));
-    }
-    Ok(event)
+    Ok(site_event(record, &JIRA_NAMES, facts, json, include_raw))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,7 +403,7 @@ pub(crate) fn map_confluence_record(
     let actor = take_obj(&mut record, "author").and_then(|author| confluence_author(author, &mut unmapped));
     let src = take_str(&mut record, "remoteAddress")
         .and_then(|text| address(&text, &mut unmapped, "remoteAddress"));
-    let mut facts = Facts {
+    let facts = Facts {
         product: P,
         uid: id,
         time_ms,
@@ -450,20 +428,65 @@ pub(crate) fn map_confluence_record(
         privileges: Vec::new(),
         unmapped,
     };
-    if let Some(item) = record.remove("affectedObject") {
-        site_object(&item, "objectType", &mut facts);
-        facts.objects.push(("affectedObject", item));
+    Ok(site_event(record, &CONFLUENCE_NAMES, facts, json, include_raw))
+}
+
+/// What Jira and Confluence call the same parts of an audit record.
+struct SiteNames {
+    /// The object the record is about.
+    object: &'static str,
+    /// The objects associated with it.
+    associated: &'static str,
+    /// An object's type.
+    object_type: &'static str,
+    /// A changed value's field name, new and old value.
+    field: &'static str,
+    new_value: &'static str,
+    old_value: &'static str,
+}
+
+const JIRA_NAMES: SiteNames = SiteNames {
+    object: "objectItem",
+    associated: "associatedItems",
+    object_type: "typeName",
+    field: "fieldName",
+    new_value: "changedTo",
+    old_value: "changedFrom",
+};
+
+const CONFLUENCE_NAMES: SiteNames = SiteNames {
+    object: "affectedObject",
+    associated: "associatedObjects",
+    object_type: "objectType",
+    field: "name",
+    new_value: "newValue",
+    old_value: "oldValue",
+};
+
+/// The event of a Jira or Confluence record: its objects and changed values read into `facts`,
+/// every other member kept in `unmapped`.
+fn site_event(
+    mut record: Map<String, Value>,
+    names: &SiteNames,
+    mut facts: Facts,
+    json: &str,
+    include_raw: bool,
+) -> OcsfEvent {
+    if let Some(item) = record.remove(names.object) {
+        site_object(&item, names.object_type, &mut facts);
+        facts.objects.push((names.object, item));
     }
-    if let Some(items) = record.remove("associatedObjects") {
+    if let Some(items) = record.remove(names.associated) {
         for item in items.as_array().into_iter().flatten() {
-            site_object(item, "objectType", &mut facts);
+            site_object(item, names.object_type, &mut facts);
         }
-        facts.objects.push(("associatedObjects", items));
+        facts.objects.push((names.associated, items));
     }
     if let Some(changes) = record.get("changedValues").and_then(Value::as_array) {
-        facts.privileges = privileges(changes, "name", "newValue");
-        facts.changed_name = changed(changes, "name", "name", ["newValue", "oldValue"]);
-        facts.changed_id = changed(changes, "name", "id", ["newValue", "oldValue"]);
+        let values = [names.new_value, names.old_value];
+        facts.privileges = privileges(changes, names.field, names.new_value);
+        facts.changed_name = changed(changes, names.field, "name", values);
+        facts.changed_id = changed(changes, names.field, "id", values);
     }
     for (key, value) in record {
         keep(&mut facts.unmapped, &key, &value);
@@ -472,7 +495,7 @@ pub(crate) fn map_confluence_record(
     if include_raw {
         event.raw_data = Some(one_line(json));
     }
-    Ok(event)
+    event
 }
 
 /// A Confluence `author`: `displayName` is the person (`publicName` is "Unknown user" on real
