@@ -3,6 +3,9 @@
 
 use aws_config::BehaviorVersion;
 
+/// `AWS_REGION`: the function's region (Lambda sets it).
+pub const AWS_REGION: &str = "AWS_REGION";
+
 /// Loads the SDK configuration from the standard environment and credential chain.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await

@@ -333,6 +333,18 @@ impl Delivery {
 
 /// Sends one batch until it is delivered, refused, or out of attempts; dead-letters what is left.
 async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
+    let mut outcome = Outcome::default();
+    // A batch the sink finds too large is split; its halves wait here, the first on top.
+    let mut parts = vec![sealed];
+    while let Some(part) = parts.pop() {
+        absorb(&mut outcome, deliver_part(&shared, part, &mut parts).await);
+    }
+    outcome
+}
+
+/// Sends one batch (or part of one); pushes the halves of a batch the sink refuses as too large
+/// onto `split`.
+async fn deliver_part(shared: &Arc<Shared>, sealed: Sealed, split: &mut Vec<Sealed>) -> Outcome {
     let Sealed { body, records, times } = sealed;
     let framing = shared.encoder.framing();
     let mut outcome = Outcome::default();
@@ -342,7 +354,7 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
     let mut refused = Refused::default();
     let mut attempts = 0u32;
     let failure = 'send: {
-        let mut wire = match compress(&shared, &body).await {
+        let mut wire = match compress(shared, &body).await {
             Ok(wire) => wire,
             Err(reply) => break 'send Some(("could not compress the body".to_string(), reply)),
         };
@@ -387,7 +399,7 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                     let (rest, places) = reframe(framing, &body, &records[accepted + 1..]);
                     body = Bytes::from(rest);
                     records = places;
-                    wire = match compress(&shared, &body).await {
+                    wire = match compress(shared, &body).await {
                         Ok(wire) => wire,
                         Err(reply) => break 'send Some(("could not compress the body".to_string(), reply)),
                     };
@@ -422,7 +434,7 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                         }
                         Err(give_up) => break 'send Some((give_up.to_string(), reply)),
                     }
-                    wire = match compress(&shared, &body).await {
+                    wire = match compress(shared, &body).await {
                         Ok(wire) => wire,
                         Err(reply) => break 'send Some(("could not compress the body".to_string(), reply)),
                     };
@@ -430,10 +442,9 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
                 Verdict::TooLarge if records.len() > 1 => {
                     // Each half goes as a batch of its own (and is split again if need be).
                     let middle = records.len() / 2;
-                    for half in [&records[..middle], &records[middle..]] {
+                    for half in [&records[middle..], &records[..middle]] {
                         let (body, records) = reframe(framing, &body, half);
-                        let part = Box::pin(deliver(shared.clone(), Sealed { body, records, times: None }));
-                        absorb(&mut outcome, part.await);
+                        split.push(Sealed { body, records, times: None });
                     }
                     break 'send None;
                 }
@@ -463,7 +474,7 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
             last_response: Some(group.last_response),
             times: None,
         };
-        absorb(&mut outcome, dead_letter(&shared, letter, group.status).await);
+        absorb(&mut outcome, dead_letter(shared, letter, group.status).await);
     }
     if let Some((why, reply)) = failure {
         let mut lines = Vec::with_capacity(body.len());
@@ -481,7 +492,7 @@ async fn deliver(shared: Arc<Shared>, sealed: Sealed) -> Outcome {
             last_response: Some(reply.summary),
             times,
         };
-        absorb(&mut outcome, dead_letter(&shared, letter, reply.status).await);
+        absorb(&mut outcome, dead_letter(shared, letter, reply.status).await);
     }
     outcome
 }

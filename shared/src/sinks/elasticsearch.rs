@@ -28,6 +28,7 @@ use super::{
     sanitize, secret_header, EncodeContext, Encoder, Framing, ItemOutcome, Reply, Sink, SinkError, SinkKind,
     SinkLimits, SinkSettings, Verdict, RESPONSE_SUMMARY_BYTES, SIEM_TOKEN,
 };
+use crate::aws::AWS_REGION;
 use crate::env::{ConfigError, EnvReader};
 use crate::event::{OutboundEvent, Source};
 use crate::probe::{host_of, Probe};
@@ -40,7 +41,7 @@ const NAME: &str = "elasticsearch";
 pub(crate) const ELASTIC_INDEX: &str = "ELASTIC_INDEX";
 /// `ELASTIC_PIPELINE`: an ingest pipeline every event goes through.
 pub(crate) const ELASTIC_PIPELINE: &str = "ELASTIC_PIPELINE";
-/// `ELASTIC_AUTH`: `api_key` or `basic`.
+/// `ELASTIC_AUTH`: `api_key`, `basic` or `aws_sigv4`.
 pub(crate) const ELASTIC_AUTH: &str = "ELASTIC_AUTH";
 /// `ELASTIC_USERNAME`: the user of basic authentication.
 pub(crate) const ELASTIC_USERNAME: &str = "ELASTIC_USERNAME";
@@ -74,6 +75,9 @@ enum Auth {
     ApiKey(Secret),
     /// `Authorization: Basic` with `ELASTIC_USERNAME` and `ELASTIC_PASSWORD`.
     Basic { username: String, password: Secret },
+    /// AWS Signature Version 4 with the function's own credentials (Amazon OpenSearch Service
+    /// `es`, OpenSearch Serverless `aoss`): no stored secret.
+    AwsSigV4 { service: &'static str, region: String },
 }
 
 /// The Elasticsearch sink's settings.
@@ -113,11 +117,25 @@ impl Settings {
                     .ok_or_else(|| ConfigError::missing(ELASTIC_USERNAME, "when ELASTIC_AUTH is basic"))?,
                 password: required_credential(env, ELASTIC_PASSWORD, NAME).await?,
             },
+            Some("aws_sigv4") => {
+                let (service, region) = aws_endpoint(&url);
+                let region = match region.or_else(|| env.string(AWS_REGION)) {
+                    Some(region) => region,
+                    None => {
+                        return Err(ConfigError::missing(
+                            AWS_REGION,
+                            "for ELASTIC_AUTH=aws_sigv4 when SIEM_URL is not a <domain>.<region>.es.amazonaws.com \
+                             or <collection>.<region>.aoss.amazonaws.com host",
+                        ))
+                    }
+                };
+                Auth::AwsSigV4 { service, region }
+            }
             Some(other) => {
                 return Err(ConfigError::invalid(
                     ELASTIC_AUTH,
                     other.to_string(),
-                    "expected api_key or basic",
+                    "expected api_key, basic or aws_sigv4",
                 ))
             }
         };
@@ -139,14 +157,25 @@ impl SinkSettings for Settings {
 
     fn build(&self, http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
         let (authorization, secrets) = match &self.auth {
-            Auth::ApiKey(key) => (secret_header(key, "ApiKey ", NAME, SIEM_TOKEN)?, vec![key.clone()]),
+            Auth::ApiKey(key) => {
+                (Signing::Header(secret_header(key, "ApiKey ", NAME, SIEM_TOKEN)?), vec![key.clone()])
+            }
             Auth::Basic { username, password } => {
                 use base64::Engine as _;
                 let pair = format!("{username}:{}", password.expose());
                 let encoded = Secret::new(base64::engine::general_purpose::STANDARD.encode(pair));
                 // A server echoing the header shows the encoded pair: it is masked too.
-                (secret_header(&encoded, "Basic ", NAME, ELASTIC_PASSWORD)?, vec![password.clone(), encoded])
+                let header = secret_header(&encoded, "Basic ", NAME, ELASTIC_PASSWORD)?;
+                (Signing::Header(header), vec![password.clone(), encoded])
             }
+            Auth::AwsSigV4 { service, region } => (
+                Signing::SigV4(Box::new(SigV4 {
+                    service,
+                    region: region.clone(),
+                    credentials: tokio::sync::OnceCell::new(),
+                })),
+                Vec::new(),
+            ),
         };
         let mut bulk = self.url.clone();
         bulk.path_segments_mut().map_err(|()| SinkError::Credential {
@@ -262,7 +291,7 @@ struct ElasticsearchSink {
     bulk: url::Url,
     /// `<SIEM_URL>/_bulk` without parameters, for the check.
     check_url: url::Url,
-    authorization: HeaderValue,
+    authorization: Signing,
     /// The credentials, masked in every summary.
     secrets: Vec<Secret>,
     index: IndexName,
@@ -277,8 +306,8 @@ impl Sink for ElasticsearchSink {
     }
 
     fn credential_hint(&self) -> &'static str {
-        "the API key (SIEM_TOKEN) or ELASTIC_USERNAME/ELASTIC_PASSWORD is wrong or expired, or lacks \
-         the create_doc (or index) privilege on ELASTIC_INDEX"
+        "the API key (SIEM_TOKEN), ELASTIC_USERNAME/ELASTIC_PASSWORD or the function's role (aws_sigv4) is \
+         wrong, expired, or lacks the create_doc (or index) privilege on ELASTIC_INDEX"
     }
 
     fn limits(&self) -> SinkLimits {
@@ -299,14 +328,14 @@ impl Sink for ElasticsearchSink {
     }
 
     async fn send(&self, body: Bytes, events: usize, timeout: Duration) -> Reply {
-        let mut request = self
-            .http
-            .post(self.bulk.clone())
-            .header(CONTENT_TYPE, "application/x-ndjson")
-            .header(AUTHORIZATION, self.authorization.clone());
+        let mut headers = vec![(CONTENT_TYPE.as_str(), "application/x-ndjson")];
         if self.gzip {
-            request = request.header(CONTENT_ENCODING, "gzip");
+            headers.push((CONTENT_ENCODING.as_str(), "gzip"));
         }
+        let request = match self.request(&self.bulk, &headers, &body).await {
+            Ok(request) => request,
+            Err(reply) => return reply,
+        };
         let response = match execute_reading(request.body(body), timeout, MAX_BULK_RESPONSE_BYTES).await {
             Ok(response) => response,
             Err(reply) => return reply,
@@ -345,11 +374,11 @@ impl Sink for ElasticsearchSink {
     /// the request first (401) and then refuses the empty body (400), indexing nothing.
     async fn check(&self, timeout: Duration) -> Probe {
         let target = host_of(&self.check_url);
-        let request = self
-            .http
-            .post(self.check_url.clone())
-            .header(CONTENT_TYPE, "application/x-ndjson")
-            .header(AUTHORIZATION, self.authorization.clone());
+        let headers = [(CONTENT_TYPE.as_str(), "application/x-ndjson")];
+        let request = match self.request(&self.check_url, &headers, &[]).await {
+            Ok(request) => request,
+            Err(reply) => return Probe::failed(target, reply.summary, self.credential_hint()),
+        };
         let response = match check_request(request, timeout, &target).await {
             Ok(response) => response,
             Err(probe) => return probe,
@@ -363,6 +392,114 @@ impl Sink for ElasticsearchSink {
             _ => Probe::failed(target, summary, "the cluster answers with an error"),
         }
     }
+}
+
+impl ElasticsearchSink {
+    /// A `POST url` with `headers` and the credential: the fixed header, or a SigV4 signature
+    /// over the method, URL, headers and `body` (the bytes sent, compressed or not).
+    async fn request(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder, Reply> {
+        let mut request = self.http.post(url.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        match &self.authorization {
+            Signing::Header(value) => Ok(request.header(AUTHORIZATION, value.clone())),
+            Signing::SigV4(signer) => {
+                let signed = signer.sign(url, headers, body).await.map_err(|reason| {
+                    Reply::local(Verdict::Retry, format!("could not sign the request: {reason}"))
+                })?;
+                for (name, value) in signed {
+                    request = request.header(name, value);
+                }
+                Ok(request)
+            }
+        }
+    }
+}
+
+/// How a request carries the credential.
+enum Signing {
+    /// A fixed `Authorization` header (API key, basic).
+    Header(HeaderValue),
+    /// A signature per request.
+    SigV4(Box<SigV4>),
+}
+
+/// Signs requests with the function's AWS credentials (from the SDK's default chain: the Lambda
+/// role's, or the environment's).
+struct SigV4 {
+    service: &'static str,
+    region: String,
+    credentials: tokio::sync::OnceCell<Option<aws_credential_types::provider::SharedCredentialsProvider>>,
+}
+
+impl SigV4 {
+    /// The headers that sign a `POST url` with `headers` and `body`: `authorization`,
+    /// `x-amz-date`, `x-amz-content-sha256` (which OpenSearch Serverless requires) and, with
+    /// temporary credentials, `x-amz-security-token`.
+    async fn sign(
+        &self,
+        url: &url::Url,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Vec<(&'static str, HeaderValue)>, String> {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        use aws_sigv4::http_request::{
+            sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
+        };
+
+        let provider = self
+            .credentials
+            .get_or_init(|| async { crate::aws::sdk_config().await.credentials_provider() })
+            .await
+            .as_ref()
+            .ok_or("no AWS credentials are configured")?;
+        let credentials =
+            provider.provide_credentials().await.map_err(|e| format!("AWS credentials: {e}"))?;
+        let identity = credentials.into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(self.service)
+            .time(std::time::SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| e.to_string())?
+            .into();
+        let signable =
+            SignableRequest::new("POST", url.as_str(), headers.iter().copied(), SignableBody::Bytes(body))
+                .map_err(|e| e.to_string())?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+        let (signed, _) = instructions.into_parts();
+        signed
+            .into_iter()
+            .map(|header| {
+                let mut value = HeaderValue::from_str(header.value()).map_err(|e| e.to_string())?;
+                value.set_sensitive(header.sensitive() || header.name() == "authorization");
+                Ok((header.name(), value))
+            })
+            .collect()
+    }
+}
+
+/// The service (`aoss` for `*.aoss.amazonaws.com`, else `es`) and, from an Amazon OpenSearch
+/// Service or Serverless host name, the region.
+fn aws_endpoint(url: &url::Url) -> (&'static str, Option<String>) {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    for (suffix, service) in [(".aoss.amazonaws.com", "aoss"), (".es.amazonaws.com", "es")] {
+        if let Some(rest) = host.strip_suffix(suffix) {
+            let region = rest.rsplit('.').next().filter(|r| !r.is_empty() && *r != rest);
+            return (service, region.map(str::to_owned));
+        }
+    }
+    ("es", None)
 }
 
 /// Writes each event as `{"create":{"_index":…,"_id":…}}` and the event on the next line.

@@ -6,6 +6,9 @@
 //!
 //! `cargo build --release -p audit-relay-tests --bin poller-bench && target/release/poller-bench`
 //! (option: `--runs N`, default 10). Prints a Markdown table.
+// The whole poll run's future (every stream joined, each delivering) nests deeper than the
+// default 128 type-layout queries in an optimized build.
+#![recursion_limit = "256"]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a failed set-up should stop it
 
 use std::collections::HashMap;

@@ -278,7 +278,112 @@ async fn settings_are_checked() {
         load(vec![("ELASTIC_AUTH", "basic"), ("ELASTIC_PASSWORD", "p")]).await.unwrap_err().to_string();
     assert!(error.contains("ELASTIC_USERNAME"), "{error}");
     let error = load(vec![("ELASTIC_AUTH", "kerberos")]).await.unwrap_err().to_string();
-    assert!(error.contains("expected api_key or basic"), "{error}");
+    assert!(error.contains("expected api_key, basic or aws_sigv4"), "{error}");
     let loaded = load(vec![("SIEM_TOKEN", "k"), ("ELASTIC_PIPELINE", "ocsf-time")]).await.unwrap();
     assert_eq!(loaded.name(), NAME);
+}
+
+/// A `_bulk` stand-in for Amazon OpenSearch Service: it checks the SigV4 headers' form (the
+/// credential scope names the test key, today, the region and `es`; the signed headers include
+/// host, the payload hash and the date; the payload hash is the SHA-256 of the body received).
+#[derive(Clone, Default)]
+struct SignedBulk(Arc<Mutex<Vec<String>>>);
+
+impl Respond for SignedBulk {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let authorization = header("authorization");
+        let date = header("x-amz-date");
+        let mut problems = Vec::new();
+        let day = date.get(..8).unwrap_or_default();
+        if date.len() != 16 || !date.ends_with('Z') || date.as_bytes()[8] != b'T' {
+            problems.push(format!("x-amz-date {date:?}"));
+        }
+        let scope = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{day}/eu-west-1/es/aws4_request, SignedHeaders="
+        );
+        if !authorization.starts_with(&scope) {
+            problems.push(format!("authorization {authorization:?}"));
+        }
+        let signed_headers = authorization
+            .split("SignedHeaders=")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .unwrap_or_default();
+        for needed in ["content-type", "host", "x-amz-content-sha256", "x-amz-date"] {
+            if !signed_headers.split(';').any(|h| h == needed) {
+                problems.push(format!("{needed} not signed: {signed_headers}"));
+            }
+        }
+        let signature = authorization.split("Signature=").nth(1).unwrap_or_default();
+        if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+            problems.push(format!("signature {signature:?}"));
+        }
+        let body_hash: String = Sha256::digest(&request.body).iter().map(|b| format!("{b:02x}")).collect();
+        if header("x-amz-content-sha256") != body_hash {
+            problems.push("x-amz-content-sha256 is not the body's hash".to_string());
+        }
+        if !problems.is_empty() {
+            self.0.lock().unwrap().extend(problems);
+            return ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "The request signature we calculated does not match"}));
+        }
+        if request.body.is_empty() {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"type": "parse_exception"}, "status": 400}));
+        }
+        let lines = gunzip(&request.body).lines().count();
+        let items: Vec<Value> = (0..lines / 2).map(|_| json!({"create": {"status": 201}})).collect();
+        ResponseTemplate::new(200).set_body_json(json!({"errors": false, "items": items}))
+    }
+}
+
+#[tokio::test]
+async fn aws_sigv4_signs_each_request_with_the_functions_own_credentials() {
+    let server = MockServer::start().await;
+    let stand_in = SignedBulk::default();
+    Mock::given(method("POST")).and(path("/_bulk")).respond_with(stand_in.clone()).mount(&server).await;
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", Some("AKIDEXAMPLE")),
+        ("AWS_SECRET_ACCESS_KEY", Some("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")),
+        ("AWS_SESSION_TOKEN", None),
+        ("AWS_PROFILE", None),
+        ("AWS_REGION", Some("eu-west-1")),
+        ("AWS_EC2_METADATA_DISABLED", Some("true")),
+    ];
+    let uri = server.uri();
+    let (report, probe) = temp_env::async_with_vars(vars, async {
+        let sink = test_support::sink(
+            NAME,
+            &uri,
+            None,
+            &[("ELASTIC_AUTH", "aws_sigv4"), ("AWS_REGION", "eu-west-1")],
+            &settings(1, 2),
+        )
+        .await;
+        let (report, _) = deliver(sink.clone(), &(0..3).map(event).collect::<Vec<_>>()).await;
+        let probe = sink.check(Duration::from_secs(5)).await;
+        (report, probe)
+    })
+    .await;
+    let problems = stand_in.0.lock().unwrap().clone();
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(report.delivered, 3, "{report:?}");
+    // The check's empty body is signed too; the stand-in answers it like a bulk of nothing.
+    assert!(probe.ok, "{probe:?}");
+}
+
+#[test]
+fn the_service_and_region_come_from_amazon_opensearch_host_names() {
+    let endpoint = |url: &str| aws_endpoint(&url.parse().unwrap());
+    assert_eq!(
+        endpoint("https://search-logs-abc123.eu-west-1.es.amazonaws.com"),
+        ("es", Some("eu-west-1".into()))
+    );
+    assert_eq!(endpoint("https://0abc.us-east-2.aoss.amazonaws.com"), ("aoss", Some("us-east-2".into())));
+    assert_eq!(
+        endpoint("https://vpc-x.eu-central-1.es.amazonaws.com:443/"),
+        ("es", Some("eu-central-1".into()))
+    );
+    assert_eq!(endpoint("https://search.example.com"), ("es", None));
 }

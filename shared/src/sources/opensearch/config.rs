@@ -1,12 +1,11 @@
 //! Settings of the OpenSearch source on top of the shared [`Config`](crate::config::Config): which
 //! request headers are dropped and the region the `cloud` profile names (api-contracts.md §4).
 
+use crate::aws::AWS_REGION;
 use crate::env::{ConfigError, EnvReader};
 
 /// `REDACT_HEADERS`: extra request headers to drop, comma-separated, case-insensitive.
 pub const REDACT_HEADERS: &str = "REDACT_HEADERS";
-/// `AWS_REGION`: the region of the domain (`cloud.region`); Lambda sets it.
-pub const AWS_REGION: &str = "AWS_REGION";
 
 /// Headers that carry credentials and are always dropped, lower case.
 pub(crate) const ALWAYS_REDACTED: [&str; 4] =
