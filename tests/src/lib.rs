@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failed set-up should stop the test
 
 pub mod audit_apis;
+pub mod bulk;
 pub mod corpus;
 pub mod moto;
 pub mod offline;
