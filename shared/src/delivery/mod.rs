@@ -427,12 +427,9 @@ async fn deliver_part(shared: &Arc<Shared>, sealed: Sealed, split: &mut Vec<Seal
                     let (rest, places) = reframe(framing, &body, &again);
                     body = Bytes::from(rest);
                     records = places;
-                    match shared.policy.next_wait(attempts, reply.retry_after, Instant::now()) {
-                        Ok(wait) => {
-                            outcome.report.retries += 1;
-                            tokio::time::sleep(wait).await;
-                        }
-                        Err(give_up) => break 'send Some((give_up.to_string(), reply)),
+                    if let Err(give_up) = wait_to_resend(shared, attempts, &reply, &mut outcome.report).await
+                    {
+                        break 'send Some((give_up.to_string(), reply));
                     }
                     wire = match compress(shared, &body).await {
                         Ok(wire) => wire,
@@ -452,12 +449,9 @@ async fn deliver_part(shared: &Arc<Shared>, sealed: Sealed, split: &mut Vec<Seal
                     break 'send Some(("larger than the sink takes in one request".to_string(), reply));
                 }
                 Verdict::Retry | Verdict::Items => {
-                    match shared.policy.next_wait(attempts, reply.retry_after, Instant::now()) {
-                        Ok(wait) => {
-                            outcome.report.retries += 1;
-                            tokio::time::sleep(wait).await;
-                        }
-                        Err(give_up) => break 'send Some((give_up.to_string(), reply)),
+                    if let Err(give_up) = wait_to_resend(shared, attempts, &reply, &mut outcome.report).await
+                    {
+                        break 'send Some((give_up.to_string(), reply));
                     }
                 }
             }
@@ -495,6 +489,20 @@ async fn deliver_part(shared: &Arc<Shared>, sealed: Sealed, split: &mut Vec<Seal
         absorb(&mut outcome, dead_letter(shared, letter, reply.status).await);
     }
     outcome
+}
+
+/// Waits as the retry policy says before sending again after `attempts` attempts, counting the
+/// retry; `Err` when the policy gives up (out of attempts or of time).
+async fn wait_to_resend(
+    shared: &Shared,
+    attempts: u32,
+    reply: &Reply,
+    report: &mut DeliveryReport,
+) -> Result<(), retry::GiveUp> {
+    let wait = shared.policy.next_wait(attempts, reply.retry_after, Instant::now())?;
+    report.retries += 1;
+    tokio::time::sleep(wait).await;
+    Ok(())
 }
 
 /// Records of a batch the sink refused one by one, by reason.
