@@ -13,6 +13,7 @@ pub(crate) mod encode;
 pub mod entra;
 pub mod env;
 pub mod event;
+mod hash;
 pub(crate) mod metrics;
 pub mod ocsf;
 pub mod poller;

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::api::{Resume, Window};
 use crate::probe::{self, Probe};
@@ -323,7 +322,7 @@ fn decode(bytes: &[u8], location: &str) -> Result<Checkpoint, CheckpointError> {
 
 /// The hex SHA-256 of a file's content.
 fn content_tag(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::sha256_hex(&[bytes], 32)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! error. A 413 splits the batch; 401/403 are a refused credential.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,6 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::{
     check_request, classify_status, escape_json_into, execute_reading, required_credential, required_url,
@@ -31,6 +31,7 @@ use super::{
 use crate::aws::AWS_REGION;
 use crate::env::{ConfigError, EnvReader};
 use crate::event::{OutboundEvent, Source};
+use crate::hash::sha256_hex;
 use crate::probe::{host_of, Probe};
 use crate::secret::Secret;
 
@@ -177,12 +178,8 @@ impl SinkSettings for Settings {
                 Vec::new(),
             ),
         };
+        // SIEM_URL is an http(s) URL with a host (checked at load), so it has a path to extend.
         let mut bulk = self.url.clone();
-        bulk.path_segments_mut().map_err(|()| SinkError::Credential {
-            sink: NAME,
-            variable: crate::sinks::SIEM_URL,
-            reason: "not a base URL".to_string(),
-        })?;
         let base = bulk.path().trim_end_matches('/').to_string();
         bulk.set_path(&format!("{base}/_bulk"));
         let check_url = bulk.clone();
@@ -276,9 +273,10 @@ impl IndexName {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Source => out.push_str(source.as_str()),
-                Part::Year => out.push_str(&format!("{:04}", date.year())),
-                Part::Month => out.push_str(&format!("{:02}", u8::from(date.month()))),
-                Part::Day => out.push_str(&format!("{:02}", date.day())),
+                // Writing to a String cannot fail.
+                Part::Year => _ = write!(out, "{:04}", date.year()),
+                Part::Month => _ = write!(out, "{:02}", u8::from(date.month())),
+                Part::Day => _ = write!(out, "{:02}", date.day()),
             }
         }
     }
@@ -546,20 +544,11 @@ fn document_id(source: Source, json: &str) -> String {
         uid: Option<Cow<'a, str>>,
     }
     let uid = serde_json::from_str::<Head<'_>>(json).ok().and_then(|h| h.metadata).and_then(|m| m.uid);
-    let mut hash = Sha256::new();
-    hash.update(source.as_str().as_bytes());
+    let source = source.as_str().as_bytes();
     match &uid {
-        Some(uid) => {
-            hash.update(b"\nuid\n");
-            hash.update(uid.as_bytes());
-        }
-        None => {
-            hash.update(b"\nevent\n");
-            hash.update(json.as_bytes());
-        }
+        Some(uid) => sha256_hex(&[source, b"\nuid\n", uid.as_bytes()], 16),
+        None => sha256_hex(&[source, b"\nevent\n", json.as_bytes()], 16),
     }
-    let digest = hash.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The part of a `_bulk` response read (`filter_path` keeps it to this).
@@ -568,11 +557,18 @@ struct BulkResponse {
     #[serde(default)]
     errors: bool,
     #[serde(default)]
-    items: Vec<std::collections::HashMap<String, BulkItem>>,
+    items: Vec<BulkItem>,
+}
+
+/// One item of the response: `{"create": {"status": …, "error": …}}`.
+#[derive(Deserialize)]
+struct BulkItem {
+    #[serde(default)]
+    create: Option<BulkResult>,
 }
 
 #[derive(Deserialize)]
-struct BulkItem {
+struct BulkResult {
     status: u16,
     error: Option<BulkError>,
 }
@@ -584,21 +580,17 @@ struct BulkError {
     reason: Option<String>,
 }
 
-/// One item of the response: `{"create": {"status": …, "error": …}}`.
-trait ItemOf {
-    fn outcome(&self, secrets: &[&Secret]) -> ItemOutcome;
-}
-
-impl ItemOf for std::collections::HashMap<String, BulkItem> {
+impl BulkItem {
+    /// What became of the event; an item without a `create` result is sent again.
     fn outcome(&self, secrets: &[&Secret]) -> ItemOutcome {
-        let Some(item) = self.values().next() else {
+        let Some(result) = &self.create else {
             return ItemOutcome::Retry;
         };
-        match item.status {
+        match result.status {
             200..=299 | 409 => ItemOutcome::Delivered,
             429 | 500..=599 => ItemOutcome::Retry,
             status => {
-                let error = item.error.as_ref();
+                let error = result.error.as_ref();
                 let kind = error.and_then(|e| e.kind.as_deref()).unwrap_or("error");
                 let reason = error.and_then(|e| e.reason.as_deref()).unwrap_or("");
                 let mut text = sanitize(&format!("{status} {kind}: {reason}"), secrets);

@@ -10,8 +10,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::*;
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, DeliveryReport};
 use crate::test_support::{self, gunzip, settings, RecordingDeadLetter};
+use sha2::{Digest, Sha256};
 
 /// What the stand-in stores and how it misbehaves.
 #[derive(Default)]
@@ -122,8 +123,6 @@ async fn deliver(
     }
     (delivery.finish().await.unwrap(), dead)
 }
-
-use crate::delivery::DeliveryReport;
 
 #[tokio::test]
 async fn every_event_is_stored_once_through_item_retries_refusals_and_a_replay() {

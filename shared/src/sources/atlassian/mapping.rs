@@ -8,7 +8,6 @@
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::classify::{
     api_activity_of, classify, entity_activity_of, is_token_action, noun_of_type, nouns_in, subject_phrase,
@@ -376,12 +375,7 @@ pub(crate) fn map_jira_record(json: &str, site: &str, include_raw: bool) -> Resu
 /// The id of a Confluence record, which has none of its own: a hash of the site and the record
 /// (keys sorted, so the same record always has the same id), and its creation time.
 pub(crate) fn confluence_position(record: &Value, site: &str) -> (String, Option<i64>) {
-    let mut hasher = Sha256::new();
-    hasher.update(site.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical(record).as_bytes());
-    let digest = hasher.finalize();
-    let id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let id = crate::hash::sha256_hex(&[site.as_bytes(), b"\n", canonical(record).as_bytes()], 16);
     (id, record.get("creationDate").and_then(Value::as_i64))
 }
 
