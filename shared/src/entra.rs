@@ -51,6 +51,19 @@ pub enum ProofKind {
     Federated,
 }
 
+impl ProofKind {
+    /// The mode a setting names: `entra_secret`, `entra_certificate` or `entra_federated` (any
+    /// case); `None` for anything else.
+    pub fn from_mode(mode: &str) -> Option<Self> {
+        match mode.trim().to_ascii_lowercase().as_str() {
+            "entra_secret" => Some(Self::Secret),
+            "entra_certificate" => Some(Self::Certificate),
+            "entra_federated" => Some(Self::Federated),
+            _ => None,
+        }
+    }
+}
+
 /// The scope of Azure DevOps (its resource id, `.default`: the permissions granted to the app).
 pub const AZURE_DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
 /// The public cloud's authority (`AZURE_AUTHORITY_HOST` default).
@@ -385,42 +398,53 @@ impl EntraTokenSource {
     /// One token request.
     async fn fetch(&self) -> Result<(Secret, Duration), EntraError> {
         let config = &self.config;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &config.client_id)
-            .append_pair("scope", &self.scope);
-        let proof = match &config.proof {
-            ClientProof::Secret(secret) => {
-                form.append_pair("client_secret", secret.expose());
-                secret.clone()
-            }
-            ClientProof::Certificate(key) => {
-                let assertion = self.certificate_assertion(key)?;
-                form.append_pair("client_assertion_type", ASSERTION_TYPE)
-                    .append_pair("client_assertion", assertion.expose());
-                assertion
-            }
-            ClientProof::Federated => {
-                let assertion = self.federated_assertion().await?;
-                form.append_pair("client_assertion_type", ASSERTION_TYPE)
-                    .append_pair("client_assertion", assertion.expose());
-                assertion
-            }
+        // The STS call comes first: the form serializer is not `Send`, so it lives between awaits.
+        let assertion = match &config.proof {
+            ClientProof::Secret(_) => None,
+            ClientProof::Certificate(key) => Some(self.certificate_assertion(key)?),
+            ClientProof::Federated => Some(self.federated_assertion().await?),
+        };
+        let (body, proof) = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials")
+                .append_pair("client_id", &config.client_id)
+                .append_pair("scope", &self.scope);
+            let proof = match (&config.proof, assertion) {
+                (_, Some(assertion)) => {
+                    form.append_pair("client_assertion_type", ASSERTION_TYPE)
+                        .append_pair("client_assertion", assertion.expose());
+                    assertion
+                }
+                (ClientProof::Secret(secret), None) => {
+                    form.append_pair("client_secret", secret.expose());
+                    secret.clone()
+                }
+                (_, None) => {
+                    return Err(config.error(EntraErrorKind::Config, "no client assertion was made"));
+                }
+            };
+            (form.finish(), proof)
         };
         let sent = self
             .http
             .post(self.token_url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(reqwest::header::ACCEPT, "application/json")
-            .body(form.finish())
+            .body(body)
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await;
         let response = sent.map_err(|e| {
-            config.error(
-                EntraErrorKind::Unavailable,
-                format!("the token endpoint {} did not answer: {}", host(&self.token_url), e.without_url()),
-            )
+            // The causes too (a refused certificate, a refused connection), never the URL.
+            let e = e.without_url();
+            let mut text = format!("the token endpoint {} did not answer: {e}", host(&self.token_url));
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                text.push_str(": ");
+                text.push_str(&inner.to_string());
+                cause = inner.source();
+            }
+            config.error(EntraErrorKind::Unavailable, text)
         })?;
         let status = response.status();
         let body = response.bytes().await.unwrap_or_default();

@@ -35,6 +35,8 @@ pub struct InvocationMetrics {
     pub sink_latency_ms: Option<f64>,
     /// Pollers: seconds between now and the newest event delivered.
     pub poller_lag_seconds: Option<f64>,
+    /// Fields cut to fit the sink's per-field limit (emitted when any was).
+    pub fields_truncated: u64,
 }
 
 impl InvocationMetrics {
@@ -53,6 +55,9 @@ impl InvocationMetrics {
         }
         if let Some(lag) = self.poller_lag_seconds {
             counts.push(("PollerLag", lag, "Seconds"));
+        }
+        if self.fields_truncated > 0 {
+            counts.push(("FieldsTruncated", self.fields_truncated as f64, "Count"));
         }
         let definitions: Vec<Value> =
             counts.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit})).collect();
@@ -146,6 +151,7 @@ mod tests {
             retries: 2,
             sink_latency_ms: Some(25.0),
             poller_lag_seconds: Some(42.5),
+            fields_truncated: 3,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(1_700_000_000_000)).unwrap();
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
@@ -162,6 +168,7 @@ mod tests {
             ("Retries", 2.0, "Count"),
             ("SinkLatency", 25.0, "Milliseconds"),
             ("PollerLag", 42.5, "Seconds"),
+            ("FieldsTruncated", 3.0, "Count"),
         ];
         let declared = directive["Metrics"].as_array().unwrap();
         assert_eq!(declared.len(), expected.len());
@@ -199,10 +206,12 @@ mod tests {
             retries: 0,
             sink_latency_ms: None,
             poller_lag_seconds: None,
+            fields_truncated: 0,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(0)).unwrap();
         assert!(line.get("SinkLatency").is_none());
         assert!(line.get("PollerLag").is_none());
+        assert!(line.get("FieldsTruncated").is_none());
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 6);
     }
 }

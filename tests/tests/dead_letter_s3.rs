@@ -173,6 +173,7 @@ async fn a_batch_refused_by_splunk_lands_in_the_bucket_with_the_hec_reason() {
             bytes_sent: sent,
             requests: requests.len() as u64,
             sink_millis: report.sink_millis,
+            fields_truncated: 0,
         }
     );
 

@@ -58,6 +58,8 @@ pub struct DeliveryReport {
     pub requests: u64,
     /// Time spent waiting for the sink's answers, summed over requests, in milliseconds.
     pub sink_millis: u64,
+    /// Fields cut to fit the sink's per-field limit (Sentinel's 64 KB), in events delivered as cut.
+    pub fields_truncated: u64,
 }
 
 impl DeliveryReport {
@@ -74,6 +76,7 @@ impl DeliveryReport {
             retries: self.retries,
             sink_latency_ms: self.mean_sink_millis(),
             poller_lag_seconds: None,
+            fields_truncated: self.fields_truncated,
         }
     }
 
@@ -91,6 +94,7 @@ impl std::ops::AddAssign<&DeliveryReport> for DeliveryReport {
         self.bytes_sent += other.bytes_sent;
         self.requests += other.requests;
         self.sink_millis += other.sink_millis;
+        self.fields_truncated += other.fields_truncated;
     }
 }
 
@@ -233,6 +237,7 @@ impl Delivery {
             let unsent = self.batch.len() as u64 + self.pending.iter().map(|p| p.events).sum::<u64>();
             return Err(DeliveryError::Lost { events: events + unsent, reason });
         }
+        self.report.fields_truncated += self.shared.encoder.truncated();
         Ok(self.report)
     }
 

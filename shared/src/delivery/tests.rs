@@ -76,6 +76,7 @@ async fn retry_after_is_waited_then_the_batch_is_delivered_once() {
             bytes_sent: 2 * bodies[0].len() as u64,
             requests: 2,
             sink_millis: report.sink_millis,
+            fields_truncated: 0,
         }
     );
     assert!(store.letters().is_empty());
@@ -175,6 +176,7 @@ async fn client_error_is_dead_lettered_after_exactly_one_request() {
             bytes_sent: sent[0].len() as u64,
             requests: 1,
             sink_millis: report.sink_millis,
+            fields_truncated: 0,
         }
     );
     let letters = store.letters();

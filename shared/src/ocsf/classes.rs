@@ -276,6 +276,9 @@ macro_rules! class_activity {
         }
 
         impl ClassActivity {
+            /// The `class_uid` of every class the mappings emit.
+            pub const CLASS_UIDS: &'static [u32] = &[$( $activity::CLASS_UID, )+];
+
             /// `class_uid`.
             pub fn class_uid(self) -> u32 {
                 match self { $( Self::$variant(_) => $activity::CLASS_UID, )+ }

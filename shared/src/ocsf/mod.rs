@@ -62,6 +62,8 @@ mod classes;
 mod compact;
 mod objects;
 #[cfg(any(test, feature = "schema-validation"))]
+pub mod schema;
+#[cfg(any(test, feature = "schema-validation"))]
 pub mod validate;
 
 use std::borrow::Cow;

@@ -59,6 +59,11 @@ classes! {
     6008 => "application_error",
 }
 
+/// The text of the vendored schema `<stem>[.cloud][.datetime]`.
+pub(crate) fn schema_text(key: &str) -> Option<&'static str> {
+    SCHEMAS.iter().find_map(|(name, text)| (*name == key).then_some(*text))
+}
+
 /// The schema file stem of an OCSF class.
 pub(crate) fn class_schema_name(class_uid: u64) -> Option<&'static str> {
     CLASSES.iter().find_map(|(uid, stem)| (*uid == class_uid).then_some(*stem))

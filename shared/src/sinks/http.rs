@@ -198,6 +198,7 @@ mod tests {
                     bytes_sent: requests[0].body.len() as u64,
                     requests: 1,
                     sink_millis: report.sink_millis,
+                    fields_truncated: 0,
                 }
             );
         }

@@ -19,6 +19,7 @@ pub mod http;
 mod registry;
 pub mod secops_api;
 pub mod secops_webhook;
+pub mod sentinel;
 pub mod splunk_hec;
 pub mod stdout;
 
@@ -128,6 +129,10 @@ pub trait Encoder: Send + Sync {
     fn encode(&self, event: &OutboundEvent, out: &mut Vec<u8>);
     /// The original event text (`OutboundEvent::json`) of a record this encoder wrote.
     fn original<'a>(&self, record: &'a [u8]) -> Cow<'a, [u8]>;
+    /// Fields this encoder has cut so far to fit the sink's per-field limit (Sentinel).
+    fn truncated(&self) -> u64 {
+        0
+    }
 }
 
 /// What a request's response means for the batch it carried.

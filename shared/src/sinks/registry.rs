@@ -1,13 +1,16 @@
 //! The sinks `SIEM_TYPE` can name, in the order its error message lists them. A new sink is one
 //! line here.
 
-use super::{datadog, elasticsearch, http, secops_api, secops_webhook, splunk_hec, stdout, SinkKind};
+use super::{
+    datadog, elasticsearch, http, secops_api, secops_webhook, sentinel, splunk_hec, stdout, SinkKind,
+};
 
 /// Every sink.
 pub(super) const SINKS: &[SinkKind] = &[
     splunk_hec::KIND,
     datadog::KIND,
     elasticsearch::KIND,
+    sentinel::KIND,
     secops_webhook::KIND,
     secops_api::KIND,
     http::KIND,

@@ -156,6 +156,7 @@ async fn posts_gzip_envelopes_with_the_splunk_authorization() {
             bytes_sent: requests[0].body.len() as u64,
             requests: 1,
             sink_millis: report.sink_millis,
+            fields_truncated: 0,
         }
     );
     assert!(store.letters().is_empty());

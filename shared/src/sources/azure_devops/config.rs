@@ -126,16 +126,13 @@ async fn auth(env: &EnvReader) -> Result<AzureDevOpsAuth, ConfigError> {
             })?;
             return Ok(AzureDevOpsAuth::Pat(pat));
         }
-        Some("entra_secret") => ProofKind::Secret,
-        Some("entra_certificate") => ProofKind::Certificate,
-        Some("entra_federated") => ProofKind::Federated,
-        Some(other) => {
-            return Err(ConfigError::invalid(
+        Some(other) => ProofKind::from_mode(other).ok_or_else(|| {
+            ConfigError::invalid(
                 AZDO_AUTH,
                 other.to_string(),
                 "expected pat, entra_secret, entra_certificate or entra_federated",
-            ))
-        }
+            )
+        })?,
     };
     let config = EntraConfig::from_env(env, kind).await?;
     let http = crate::poller::api_client().map_err(|e| {
