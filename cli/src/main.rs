@@ -27,6 +27,7 @@ mod normalize;
 mod opensearch;
 mod poll;
 mod replay;
+mod schema;
 mod validate;
 
 use std::path::PathBuf;
@@ -109,6 +110,12 @@ enum Command {
     Validate {
         /// NDJSON files (none, or `-`: standard input).
         files: Vec<PathBuf>,
+    },
+    /// Prints a table definition generated from the OCSF 1.8.0 schemas of the classes emitted.
+    Schema {
+        /// `sentinel`: the columns of the custom table and DCR stream (`infra/azure/sentinel.json`).
+        #[arg(value_enum)]
+        target: schema::Target,
     },
 }
 
@@ -194,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Schema { target } => schema::run(target),
         Command::Validate { files } => {
             if !validate::run(&files)? {
                 std::process::exit(1);
