@@ -6,6 +6,8 @@
 pub mod audit_apis;
 pub mod bulk;
 pub mod corpus;
+pub mod faults;
+pub mod logs_ingestion;
 pub mod moto;
 pub mod offline;
 pub mod poller;

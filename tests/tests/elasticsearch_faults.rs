@@ -7,64 +7,23 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use audit_relay::config::Config;
-use audit_relay::env::EnvReader;
-use audit_relay::setup::Pipeline;
-use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
-use audit_relay::sources::cloudtrail::handler::handle;
-use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::bulk::Bulk;
+use audit_relay_tests::corpus;
+use audit_relay_tests::faults::{self, Run};
 use audit_relay_tests::receiver::assert_valid_ocsf;
-use audit_relay_tests::{corpus, moto};
-use aws_sdk_s3::primitives::ByteStream;
-use lambda_runtime::{Context, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/11/19/111122223333_CloudTrail_us-east-1_20241119T1205Z_es.json.gz";
 const RECORDS: u64 = 600;
 
-struct Run {
-    summary: Value,
-    dead_letter_keys: Vec<String>,
-}
-
 /// Runs the handler on a corpus file with the sink posting to `siem_url`.
 async fn run(siem_url: &str) -> Run {
-    let moto = moto::start().await;
-    let trail = moto.bucket("trail").await;
-    let state = moto.bucket("state").await;
-    moto.s3_client()
-        .put_object()
-        .bucket(&trail)
-        .key(KEY)
-        .body(ByteStream::from(corpus::gz_bytes(RECORDS, 41)))
-        .send()
-        .await
-        .unwrap();
     let vars = vec![
         ("SIEM_TYPE", "elasticsearch".to_string()),
         ("SIEM_URL", siem_url.to_string()),
         ("SIEM_TOKEN", "ZXMta2V5OnNlY3JldA==".to_string()),
-        ("DLQ_BUCKET", state.clone()),
-        ("SINK_CONCURRENCY", "1".to_string()),
-        ("SINK_TIMEOUT_SECS", "1".to_string()),
-        ("SINK_MAX_ATTEMPTS", "4".to_string()),
-        ("BATCH_MAX_EVENTS", "200".to_string()),
     ];
-    let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
-    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
-    let dead_letter = dead_letter::from_config(&config.dead_letter, Some(moto.s3_client()));
-    let deps = Pipeline { s3: moto.s3_client(), sink, dead_letter, config };
-    let notification = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": trail, "arn": format!("arn:aws:s3:::{trail}")},
-               "object": {"key": KEY, "size": 1}}}]});
-    let summary =
-        handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(notification, Context::default())).await;
-    let summary = summary.unwrap_or_else(|e| json!({"error": e.to_string()}));
-    let listed = moto.s3_client().list_objects_v2().bucket(&state).send().await.unwrap();
-    let dead_letter_keys = listed.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
-    Run { summary, dead_letter_keys }
+    faults::cloudtrail_file(vars, KEY, RECORDS, 41).await
 }
 
 /// Asserts the stored documents are the corpus records `0..RECORDS`, each once, as valid OCSF.

@@ -20,7 +20,7 @@ use audit_relay_tests::{corpus, moto};
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/11/19/111122223333_CloudTrail_us-east-1_20241119T1205Z_s.json.gz";
@@ -120,6 +120,18 @@ fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
     }
 }
 
+/// The Sentinel sink with a client secret, its Entra ID authority at `authority` and its ingestion
+/// API at `endpoint`.
+fn sentinel_vars(authority: &str, endpoint: &str, secret: &str) -> Vec<(&'static str, String)> {
+    let mut vars = audit_relay_tests::logs_ingestion::sink_vars(authority, endpoint, secret);
+    vars.extend([
+        ("DLQ_BUCKET", "state".to_string()),
+        ("SINK_MAX_ATTEMPTS", "2".to_string()),
+        ("SINK_TIMEOUT_SECS", "1".to_string()),
+    ]);
+    vars
+}
+
 fn base(siem_type: &str, url: String, token: &str) -> Vec<(&'static str, String)> {
     vec![
         ("SIEM_TYPE", siem_type.to_string()),
@@ -181,6 +193,8 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
         "es-pass-SECRET-5678",
         // base64("writer:es-pass-SECRET-5678"): what basic authentication sends.
         "d3JpdGVyOmVzLXBhc3MtU0VDUkVULTU2Nzg=",
+        "sentinel-app-SECRET-77aa",
+        "eyJ0eXAi.sentinel-access-SECRET-88bb",
     ];
     let mut results = Vec::new();
 
@@ -213,6 +227,26 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
         ("ELASTIC_PASSWORD", secrets[11].to_string()),
     ]);
     results.push(run(&moto, vars).await);
+    // Sentinel: Entra ID refuses the app's secret and echoes the form that carried it; then a
+    // token is issued and the ingestion API refuses it (403), echoing the bearer header.
+    let entra_refusing = echo(401, Duration::ZERO).await;
+    results.push(run(&moto, sentinel_vars(&entra_refusing.uri(), &entra_refusing.uri(), secrets[13])).await);
+    let sentinel = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("/oauth2/v2.0/token$"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"token_type": "Bearer", "expires_in": 3599, "access_token": secrets[14]}),
+            ),
+        )
+        .mount(&sentinel)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/dataCollectionRules/"))
+        .respond_with(Echo { status: 403, delay: Duration::ZERO })
+        .mount(&sentinel)
+        .await;
+    results.push(run(&moto, sentinel_vars(&sentinel.uri(), &sentinel.uri(), secrets[13])).await);
     // Timeouts: the receiver answers after the 1 s request timeout, every time.
     let slow = echo(500, Duration::from_secs(3)).await;
     results.push(run(&moto, base("http", format!("{}/in?key={}", slow.uri(), secrets[6]), secrets[6])).await);
@@ -264,12 +298,28 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
 
     // The receivers did get the credentials: the echoes carried them back.
     let mut wire = String::new();
-    for server in [&hec, &datadog, &http, &webhook, &token_endpoint, &secops, &elastic, &elastic_basic] {
+    for server in [
+        &hec,
+        &datadog,
+        &http,
+        &webhook,
+        &token_endpoint,
+        &secops,
+        &elastic,
+        &elastic_basic,
+        &entra_refusing,
+        &sentinel,
+    ] {
         for request in server.received_requests().await.unwrap() {
-            wire.push_str(&format!("{} {:?}\n", request.url, request.headers));
+            wire.push_str(&format!(
+                "{} {:?} {}\n",
+                request.url,
+                request.headers,
+                String::from_utf8_lossy(&request.body)
+            ));
         }
     }
-    for secret in secrets[..6].iter().chain([&secrets[10], &secrets[12]]) {
+    for secret in secrets[..6].iter().chain([&secrets[10], &secrets[12], &secrets[13], &secrets[14]]) {
         assert!(wire.contains(secret), "{secret} was not sent: the test would prove nothing");
     }
     // Every assertion the token endpoint was sent is a credential too.
@@ -298,7 +348,7 @@ async fn sink_credentials_never_reach_logs_errors_or_dead_letters() {
     for letter in &letters {
         assert_no_secret("a dead letter", letter, &all);
     }
-    assert_eq!(letters.len(), 10, "one dead letter per run: {letters:#?}");
+    assert_eq!(letters.len(), 12, "one dead letter per run: {letters:#?}");
     assert!(logs.contains("***"), "the masked credentials show as ***");
     eprintln!(
         "security-summary: runs={} secrets={} log_bytes={} dead_letters={} leaks=0",
@@ -382,6 +432,7 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
         "chk-es-pass-SECRET-6f",
         // base64("writer:chk-es-pass-SECRET-6f"): what basic authentication sends.
         "d3JpdGVyOmNoay1lcy1wYXNzLVNFQ1JFVC02Zg==",
+        "chk-sentinel-app-SECRET-7g",
     ];
     let service_account = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -393,6 +444,8 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
     let webhook = echo_any(401).await;
     let token_endpoint = echo_any(400).await;
     let elastic = echo_any(401).await;
+    // Entra ID refusing the Sentinel app's secret, echoing it.
+    let entra = echo_any(401).await;
     let mut webhook_vars =
         base("secops_webhook", format!("{}/v1/feed:importPushLogs", webhook.uri()), secrets[2]);
     webhook_vars.push(("SIEM_WEBHOOK_SECRET", secrets[3].to_string()));
@@ -407,6 +460,7 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
             ("ELASTIC_USERNAME", "writer".to_string()),
             ("ELASTIC_PASSWORD", secrets[4].to_string()),
         ],
+        sentinel_vars(&entra.uri(), &entra.uri(), secrets[6]),
         vec![
             ("SIEM_TYPE", "secops_api".to_string()),
             ("SIEM_URL", format!("{}/import", token_endpoint.uri())),
@@ -424,9 +478,9 @@ async fn checks_never_show_credentials_a_siem_echoes_back() {
         probes.push_str(&format!("{probe:?}\n"));
     }
     let mut wire = String::new();
-    for server in [&hec, &datadog, &webhook, &elastic] {
+    for server in [&hec, &datadog, &webhook, &elastic, &entra] {
         for request in server.received_requests().await.unwrap() {
-            wire.push_str(&format!("{:?}\n", request.headers));
+            wire.push_str(&format!("{:?} {}\n", request.headers, String::from_utf8_lossy(&request.body)));
         }
     }
     // The password goes base64-encoded with the user name (the last secret).

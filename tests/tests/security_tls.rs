@@ -118,6 +118,14 @@ async fn every_sink_refuses_a_certificate_it_cannot_verify_before_sending_the_ba
             reply.summary
         );
     }
+    // Sentinel: the Entra ID token endpoint (and the ingestion API) behind the same certificate.
+    let origin = format!("https://localhost:{}", server.port);
+    let vars = audit_relay_tests::logs_ingestion::sink_vars(&origin, &origin, "app-secret");
+    let config = Config::load(&env(&vars)).await.unwrap();
+    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
+    let reply = sink.send(Bytes::from_static(b"[{\"n\":1}]"), 1, Duration::from_secs(5)).await;
+    assert_eq!((reply.verdict, reply.status), (Verdict::Retry, None), "sentinel: {}", reply.summary);
+    assert!(reply.summary.to_ascii_lowercase().contains("certificate"), "sentinel: {}", reply.summary);
     assert_eq!(server.handshakes.load(Ordering::SeqCst), 0, "no handshake completed");
     assert_eq!(server.requests.load(Ordering::SeqCst), 0, "no request reached the server");
 }
