@@ -8,7 +8,9 @@
 //! `cargo build --release -p audit-relay-cli -p cloudtrail-s3 -p audit-relay-tests && target/release/bench`
 //! (options: `--records 100000,1000000`, `--dir DIR` for the generated files, `--repeat N` runs of
 //! each measurement, interleaved, default 3: the table shows the median time and the highest peak
-//! RSS). Prints a Markdown table.
+//! RSS). Prints a Markdown table. `--sinks N` prints instead the sink table: the N-record file
+//! through the converter and each of Splunk HEC, Elasticsearch `_bulk` and Sentinel (gzip) into a
+//! local stand-in that accepts everything.
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -34,12 +36,14 @@ struct Run {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("hec-child") {
-        return hec_child(&args[2], &args[3]);
+    if args.get(1).map(String::as_str) == Some("sink-child") {
+        return sink_child(&args[2], &args[3], &args[4]);
     }
     let mut sizes = vec![100_000u64, 1_000_000];
     let mut dir = std::env::temp_dir().join("audit-relay-bench");
     let mut repeat = 3usize;
+    // `--sinks N`: only the sink table, on the N-record file.
+    let mut sink_records: Option<u64> = None;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -49,6 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--dir" => {
                 dir = PathBuf::from(&args[i + 1]);
+                i += 2;
+            }
+            "--sinks" => {
+                sink_records = Some(args[i + 1].parse::<u64>()?);
                 i += 2;
             }
             "--repeat" => {
@@ -72,18 +80,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let python_reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/python_reference.py");
+    if let Some(records) = sink_records {
+        return sink_table(&corpus_file(&dir, records)?, records, repeat);
+    }
 
     println!("| records | inflated MB | zcat s | normalize s | records/s | MB/s | ratio to zcat | peak RSS MiB | Python s | Python RSS MiB | Python / ours | HEC gzip s | HEC events/s | HEC peak RSS MiB |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for records in sizes {
-        let file = dir.join(format!("cloudtrail-{records}.json.gz"));
-        let inflated = if file.is_file() {
-            measure(Command::new("sh").arg("-c").arg(format!("zcat {} | wc -c", file.display())), true)?.1
-        } else {
-            eprintln!("generating {} ...", file.display());
-            let bytes = corpus::write_gz(BufWriter::new(std::fs::File::create(&file)?), records, 42)?;
-            bytes.to_string()
-        };
+        let file = corpus_file(&dir, records)?;
+        let inflated =
+            measure(Command::new("sh").arg("-c").arg(format!("zcat {} | wc -c", file.display())), true)?.1;
         let inflated_mb = inflated.trim().parse::<f64>()? / 1e6;
         // Interleaved, so that a slower spell of a shared machine weighs on every command alike.
         let (mut zcat, mut ours, mut python, mut hec) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -94,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .0,
             );
             python.push(measure(Command::new("python3").arg(&python_reference).arg(&file), false)?.0);
-            hec.push(hec_run(&file)?);
+            hec.push(sink_run("splunk_hec", &file)?);
         }
         let (zcat, ours, python, hec) = (median(zcat), median(ours), median(python), median(hec));
         println!(
@@ -168,31 +174,84 @@ fn vm_hwm_kib(status_path: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts a HEC receiver (answering Success, keeping nothing) and times a child process that
-/// delivers `file` to it.
-fn hec_run(file: &Path) -> Result<Run, Box<dyn std::error::Error>> {
+/// The benchmark file of `records` records in `dir`, generated on first use.
+fn corpus_file(dir: &Path, records: u64) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let file = dir.join(format!("cloudtrail-{records}.json.gz"));
+    if !file.is_file() {
+        eprintln!("generating {} ...", file.display());
+        corpus::write_gz(BufWriter::new(std::fs::File::create(&file)?), records, 42)?;
+    }
+    Ok(file)
+}
+
+/// Prints, for each sink, the median time and events/s of delivering `file` (interleaved runs).
+fn sink_table(file: &Path, records: u64, repeat: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut runs: Vec<Vec<Run>> = SINKS.iter().map(|_| Vec::new()).collect();
+    for _ in 0..repeat {
+        for (sink, runs) in SINKS.iter().zip(&mut runs) {
+            runs.push(sink_run(sink, file)?);
+        }
+    }
+    println!("| sink ({records} CloudTrail records, gzip, local stand-in) | s | events/s | peak RSS MiB |");
+    println!("|---|---|---|---|");
+    for (sink, runs) in SINKS.iter().zip(runs) {
+        let run = median(runs);
+        println!(
+            "| {sink} | {:.2} | {:.0} | {:.1} |",
+            run.seconds,
+            records as f64 / run.seconds,
+            run.peak_rss_mib
+        );
+    }
+    Ok(())
+}
+
+/// The sinks measured, each against a local stand-in that accepts everything and keeps nothing.
+const SINKS: [&str; 3] = ["splunk_hec", "elasticsearch", "sentinel"];
+
+/// Starts the stand-in for `sink` and times a child process that delivers `file` to it.
+fn sink_run(sink: &str, file: &Path) -> Result<Run, Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let server = runtime.block_on(audit_relay_tests::receiver::splunk_hec_discarding());
-    let url = format!("{}/services/collector/event", server.uri());
+    let (server, url) = runtime.block_on(async {
+        match sink {
+            "elasticsearch" => {
+                let (server, _) = audit_relay_tests::bulk::Bulk::start(|s| s.discard = true).await;
+                let url = server.uri();
+                (server, url)
+            }
+            "sentinel" => {
+                let (server, _) =
+                    audit_relay_tests::logs_ingestion::Ingestion::start(|s| s.discard = true).await;
+                let url = server.uri();
+                (server, url)
+            }
+            _ => {
+                let server = audit_relay_tests::receiver::splunk_hec_discarding().await;
+                let url = format!("{}/services/collector/event", server.uri());
+                (server, url)
+            }
+        }
+    });
     let exe = std::env::current_exe()?;
-    let (run, _) = measure(Command::new(exe).arg("hec-child").arg(file).arg(&url), false)?;
+    let (run, _) = measure(Command::new(exe).arg("sink-child").arg(sink).arg(file).arg(&url), false)?;
     drop(server);
     Ok(run)
 }
 
-/// The child: one core, the file through the converter and the HEC sink with gzip.
-fn hec_child(file: &str, url: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// The child: one core, the file through the converter and `sink` (gzip) to `url`.
+fn sink_child(sink: &str, file: &str, url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let env = EnvReader::from_map(
-            [
-                ("SIEM_TYPE", "splunk_hec"),
-                ("SIEM_URL", url),
-                ("SIEM_TOKEN", "bench-token"),
-                ("SINK_MAX_ATTEMPTS", "3"),
+        let mut vars: Vec<(&str, String)> = match sink {
+            "sentinel" => audit_relay_tests::logs_ingestion::sink_vars(url, url, "bench-secret"),
+            other => vec![
+                ("SIEM_TYPE", other.to_string()),
+                ("SIEM_URL", url.to_string()),
+                ("SIEM_TOKEN", "YmVuY2g6dG9rZW4=".to_string()),
             ],
-            None,
-        );
+        };
+        vars.push(("SINK_MAX_ATTEMPTS", "3".to_string()));
+        let env = EnvReader::from_map(vars, None);
         let config = Config::load(&env).await?;
         let settings = config.delivery.clone();
         let sink = config.sink.build(sinks::http_client(settings.request_timeout)?)?;
