@@ -41,6 +41,22 @@ pub async fn sink(
     loaded.build(sinks::http_client(settings.request_timeout).unwrap()).unwrap()
 }
 
+/// Delivers `events` through `sink` (one request at a time, 4 attempts, millisecond backoff) into
+/// a recording dead-letter store; the report and the store.
+pub(crate) async fn deliver(
+    sink: Arc<dyn Sink>,
+    events: &[OutboundEvent],
+) -> (crate::delivery::DeliveryReport, Arc<RecordingDeadLetter>) {
+    let dead = RecordingDeadLetter::new();
+    let mut delivery =
+        crate::delivery::Delivery::new(sink, dead.clone(), &settings(1, 4), Source::Cloudtrail, None)
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(5));
+    for event in events {
+        delivery.push(event.clone()).await.unwrap();
+    }
+    (delivery.finish().await.unwrap(), dead)
+}
+
 /// A small OCSF-like event numbered `i`, at 1426279439.123 s + `i` s.
 pub fn event(i: usize) -> OutboundEvent {
     OutboundEvent {

@@ -15,6 +15,7 @@
 
 pub mod datadog;
 pub mod elasticsearch;
+pub mod firehose;
 pub mod http;
 mod registry;
 pub mod secops_api;

@@ -2,7 +2,8 @@
 //! line here.
 
 use super::{
-    datadog, elasticsearch, http, secops_api, secops_webhook, sentinel, splunk_hec, stdout, SinkKind,
+    datadog, elasticsearch, firehose, http, secops_api, secops_webhook, sentinel, splunk_hec, stdout,
+    SinkKind,
 };
 
 /// Every sink.
@@ -11,6 +12,7 @@ pub(super) const SINKS: &[SinkKind] = &[
     datadog::KIND,
     elasticsearch::KIND,
     sentinel::KIND,
+    firehose::KIND,
     secops_webhook::KIND,
     secops_api::KIND,
     http::KIND,

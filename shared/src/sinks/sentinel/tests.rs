@@ -11,9 +11,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::*;
-use crate::delivery::{Delivery, DeliveryReport};
-use crate::event::Source;
-use crate::test_support::{gunzip, settings, RecordingDeadLetter};
+use crate::test_support::{deliver, gunzip};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "00001111-aaaa-2222-bbbb-3333cccc4444";
@@ -146,19 +144,6 @@ fn event(n: u64) -> OutboundEvent {
         time_ms: 1_709_618_828_000 + n as i64 * 1000,
         json: json!({"class_uid": 6003, "time": 1_709_618_828_000u64 + n * 1000, "n": n, "metadata": {"uid": format!("evt-{n}")}, "message": "x".repeat(900)}).to_string(),
     }
-}
-
-async fn deliver(
-    sink: Arc<dyn Sink>,
-    events: &[OutboundEvent],
-) -> (DeliveryReport, Arc<RecordingDeadLetter>) {
-    let dead = RecordingDeadLetter::new();
-    let mut delivery = Delivery::new(sink, dead.clone(), &settings(1, 4), Source::Cloudtrail, None)
-        .with_backoff(Duration::from_millis(1), Duration::from_millis(5));
-    for event in events {
-        delivery.push(event.clone()).await.unwrap();
-    }
-    (delivery.finish().await.unwrap(), dead)
 }
 
 #[tokio::test]
