@@ -6,6 +6,9 @@ use audit_relay::env::EnvReader;
 use audit_relay::setup::Pipeline;
 use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::handle;
+use std::sync::Arc;
+
+use audit_relay::sinks::Sink;
 use audit_relay::{dead_letter, sinks};
 use aws_sdk_s3::primitives::ByteStream;
 use lambda_runtime::{Context, LambdaEvent};
@@ -24,7 +27,18 @@ pub struct Run {
 /// Runs the handler on a corpus file of `records` records (generated from `seed`) under `key`,
 /// with the sink `vars` name, one request at a time, a 1 s timeout, 4 attempts and batches of 200.
 pub async fn cloudtrail_file(vars: Vec<(&'static str, String)>, key: &str, records: u64, seed: u64) -> Run {
-    let moto = moto::start().await;
+    cloudtrail_file_on(&moto::start().await, vars, None, key, records, seed).await
+}
+
+/// [`cloudtrail_file`] on `moto`, with `sink` (when given) instead of the one `vars` name.
+pub async fn cloudtrail_file_on(
+    moto: &moto::MotoServer,
+    vars: Vec<(&'static str, String)>,
+    sink: Option<Arc<dyn Sink>>,
+    key: &str,
+    records: u64,
+    seed: u64,
+) -> Run {
     let trail = moto.bucket("trail").await;
     let state = moto.bucket("state").await;
     moto.s3_client()
@@ -44,7 +58,10 @@ pub async fn cloudtrail_file(vars: Vec<(&'static str, String)>, key: &str, recor
         ("BATCH_MAX_EVENTS", "200".to_string()),
     ]);
     let config = Config::load(&EnvReader::from_map(vars, None)).await.unwrap();
-    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
+    let sink = match sink {
+        Some(sink) => sink,
+        None => config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap(),
+    };
     let dead_letter = dead_letter::from_config(&config.dead_letter, Some(moto.s3_client()));
     let deps = Pipeline { s3: moto.s3_client(), sink, dead_letter, config };
     let notification = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",

@@ -7,6 +7,7 @@ pub mod audit_apis;
 pub mod bulk;
 pub mod corpus;
 pub mod faults;
+pub mod firehose;
 pub mod logs_ingestion;
 pub mod moto;
 pub mod offline;
