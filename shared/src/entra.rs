@@ -436,14 +436,8 @@ impl EntraTokenSource {
             .await;
         let response = sent.map_err(|e| {
             // The causes too (a refused certificate, a refused connection), never the URL.
-            let e = e.without_url();
-            let mut text = format!("the token endpoint {} did not answer: {e}", host(&self.token_url));
-            let mut cause = std::error::Error::source(&e);
-            while let Some(inner) = cause {
-                text.push_str(": ");
-                text.push_str(&inner.to_string());
-                cause = inner.source();
-            }
+            let causes = crate::errors::chain(&e.without_url());
+            let text = format!("the token endpoint {} did not answer: {causes}", host(&self.token_url));
             config.error(EntraErrorKind::Unavailable, text)
         })?;
         let status = response.status();

@@ -12,6 +12,7 @@ pub mod delivery;
 pub(crate) mod encode;
 pub mod entra;
 pub mod env;
+mod errors;
 pub mod event;
 mod hash;
 pub(crate) mod metrics;

@@ -268,13 +268,7 @@ fn quote(body: &[u8]) -> String {
 /// causes: reqwest's own text is only "error sending request", the reason (a refused
 /// certificate, a refused connection) is in the chain.
 fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
+    let mut text = crate::errors::chain(error);
     if let Some(url) = error.url() {
         text = text.replace(url.as_str(), url.path());
     }

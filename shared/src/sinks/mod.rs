@@ -338,14 +338,7 @@ pub(crate) async fn execute_reading(
 ) -> Result<HttpReply, Reply> {
     let transport = |e: reqwest::Error| {
         let kind = if e.is_timeout() { "timeout" } else { "transport error" };
-        let e = e.without_url();
-        let mut text = format!("{kind}: {e}");
-        let mut cause = std::error::Error::source(&e);
-        while let Some(inner) = cause {
-            text.push_str(": ");
-            text.push_str(&inner.to_string());
-            cause = inner.source();
-        }
+        let text = format!("{kind}: {}", crate::errors::chain(&e.without_url()));
         // Printable ASCII first, so that any cut falls on a character boundary.
         let mut text = sanitize(&text, &[]);
         text.truncate(RESPONSE_SUMMARY_BYTES);
