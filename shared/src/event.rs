@@ -13,6 +13,22 @@ pub struct OutboundEvent {
     pub json: String,
 }
 
+/// The `metadata.uid` of an event's JSON text (`None` when it has none: raw and UDM events, or
+/// text that is not an object). Borrowed unless the id holds escapes.
+pub(crate) fn metadata_uid(json: &str) -> Option<std::borrow::Cow<'_, str>> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        metadata: Option<Metadata<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata<'a> {
+        #[serde(borrow)]
+        uid: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Head<'_>>(json).ok().and_then(|h| h.metadata).and_then(|m| m.uid)
+}
+
 /// `SIEM_FORMAT` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {

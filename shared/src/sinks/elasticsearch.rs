@@ -533,17 +533,7 @@ impl Encoder for BulkEncoder {
 /// The `_id` of an event: SHA-256 of the source and the event's `metadata.uid` (of the whole
 /// event text when it has none), as 32 hex digits (128 bits).
 fn document_id(source: Source, json: &str) -> String {
-    #[derive(Deserialize)]
-    struct Head<'a> {
-        #[serde(borrow)]
-        metadata: Option<Metadata<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Metadata<'a> {
-        #[serde(borrow)]
-        uid: Option<Cow<'a, str>>,
-    }
-    let uid = serde_json::from_str::<Head<'_>>(json).ok().and_then(|h| h.metadata).and_then(|m| m.uid);
+    let uid = crate::event::metadata_uid(json);
     let source = source.as_str().as_bytes();
     match &uid {
         Some(uid) => sha256_hex(&[source, b"\nuid\n", uid.as_bytes()], 16),

@@ -455,9 +455,7 @@ impl SentinelEncoder {
         }
         out.extend_from_slice(b"]}");
         self.truncated.fetch_add(cut.len() as u64, Ordering::Relaxed);
-        let uid = serde_json::from_str::<serde_json::Value>(json)
-            .ok()
-            .and_then(|v| v.pointer("/metadata/uid").and_then(|u| u.as_str()).map(str::to_owned));
+        let uid = crate::event::metadata_uid(json);
         tracing::warn!(
             sink = NAME,
             event_uid = uid.as_deref().unwrap_or(""),
