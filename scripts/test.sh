@@ -72,5 +72,5 @@ target/debug/audit-relay normalize --source azure-devops $published/azure_devops
 step "the Lambda loop (cargo lambda watch + HEC receiver)"
 bash scripts/lambda-loop.sh
 
-step "deployment (cfn-lint, checkov, arm64 release build)"
+step "deployment (cfn-lint, checkov, arm64 build with the arm64-check profile)"
 bash scripts/check-infra.sh
