@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Validates the deployment without AWS credentials: cfn-lint (no errors or warnings), checkov (no
-# failed checks but those skipped in the template with a written reason), and the arm64 build of
+# Validates the deployment without AWS credentials: cfn-lint (no errors or warnings) and checkov (no
+# failed checks but those skipped in the template with a written reason) on the functions' template
+# and the Security Lake stack, and the arm64 build of
 # every function with cargo-lambda, as `sam build` runs it but with the `arm64-check` profile
 # (Cargo.toml: release without fat LTO, which takes CI twelve minutes on two cores).
 set -euo pipefail
@@ -8,16 +9,17 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 
 # cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational. Errors and warnings fail.
-set +e
-cfn-lint infra/template.yaml
-lint=$?
-set -e
-if (( lint & 6 )); then
-  echo "cfn-lint found errors or warnings (exit $lint)" >&2
-  exit 1
-fi
-
-checkov -f infra/template.yaml --quiet --skip-download --compact
+for template in infra/template.yaml infra/security-lake.yaml; do
+  set +e
+  cfn-lint "$template"
+  lint=$?
+  set -e
+  if (( lint & 6 )); then
+    echo "cfn-lint found errors or warnings in $template (exit $lint)" >&2
+    exit 1
+  fi
+  checkov -f "$template" --quiet --skip-download --compact
+done
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   rustup target add aarch64-unknown-linux-gnu

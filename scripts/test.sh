@@ -69,6 +69,14 @@ target/debug/audit-relay normalize --source confluence $published/atlassian/fixt
 # Every Azure DevOps fixture but the spec example (a request/response wrapper, not an API page).
 target/debug/audit-relay normalize --source azure-devops $published/azure_devops/fixtures/[!G]*.json | target/debug/audit-relay validate
 
+step "the Security Lake stack partitions the normalized samples as Security Lake wants"
+{
+  target/debug/audit-relay normalize --source cloudtrail samples/cloudtrail/*.json.gz
+  target/debug/audit-relay normalize --source opensearch samples/opensearch/*
+  target/debug/audit-relay normalize --source atlassian-org $published/atlassian/fixtures/published/org_page_*.json
+  target/debug/audit-relay normalize --source azure-devops $published/azure_devops/fixtures/[!G]*.json
+} | python3 scripts/check-security-lake.py
+
 step "the Lambda loop (cargo lambda watch + HEC receiver)"
 bash scripts/lambda-loop.sh
 

@@ -28,6 +28,7 @@ mod opensearch;
 mod poll;
 mod replay;
 mod schema;
+mod security_lake;
 mod validate;
 
 use std::path::PathBuf;
@@ -113,8 +114,7 @@ enum Command {
     },
     /// Prints a table definition generated from the OCSF 1.8.0 schemas of the classes emitted.
     Schema {
-        /// `sentinel`: the columns of the custom table and DCR stream (`infra/azure/sentinel.json`).
-        #[arg(value_enum)]
+        #[command(subcommand)]
         target: schema::Target,
     },
 }

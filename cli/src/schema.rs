@@ -1,16 +1,32 @@
 //! `schema`: table definitions generated from the vendored OCSF 1.8.0 schemas, for the SIEMs that
-//! need their columns declared before the first event (Sentinel's custom table and DCR stream).
+//! need their columns declared before the first event (Sentinel's custom table and DCR stream, the
+//! Glue tables Firehose converts to Parquet with for Security Lake).
 
 use std::io::Write;
 
 use anyhow::Context;
 
 /// What to print.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Target {
     /// The Sentinel DCR stream's columns, the custom table's columns and the DCR's
-    /// transformation (`{"stream": [{"name", "type"}…], "table": […], "transformKql": …}`).
+    /// transformation (`{"stream": [{"name", "type"}…], "table": […], "transformKql": …}`;
+    /// `infra/azure/sentinel.json`).
     Sentinel,
+    /// The Glue table columns of one OCSF class (`[{"Name", "Type"}…]`), as Firehose reads them
+    /// to write Parquet for Amazon Security Lake.
+    Glue {
+        /// The OCSF `class_uid` (e.g. 6003).
+        #[arg(long = "class")]
+        class_uid: u32,
+        /// `1.3.0`: only the attributes OCSF 1.3.0 has, for events the sink rewrites to it
+        /// (`FIREHOSE_OCSF_VERSION=1.3.0`, the Security Lake route).
+        #[arg(long)]
+        ocsf_version: Option<String>,
+    },
+    /// The CloudFormation stack of the Security Lake route (`infra/security-lake.yaml`): per
+    /// class, its Glue table and a Firehose stream writing Parquet under its custom source.
+    SecurityLake,
 }
 
 /// Prints the definition of `target` on standard output.
@@ -20,9 +36,25 @@ pub fn run(target: Target) -> anyhow::Result<()> {
             let table = audit_relay::sinks::sentinel::table::table().map_err(anyhow::Error::msg)?;
             serde_json::to_string_pretty(&table).context("serialize the table")?
         }
+        Target::Glue { class_uid, ocsf_version } => {
+            use audit_relay::sinks::firehose::Version;
+            let version = match ocsf_version.as_deref() {
+                None | Some("1.8.0") => None,
+                Some(text) => {
+                    Some(Version::parse(text).with_context(|| format!("OCSF {text}: only 1.3.0 or 1.8.0"))?)
+                }
+            };
+            let columns = audit_relay::sinks::firehose::glue::columns(class_uid, version)
+                .map_err(anyhow::Error::msg)?;
+            serde_json::to_string_pretty(&columns).context("serialize the columns")?
+        }
+        Target::SecurityLake => crate::security_lake::render().map_err(anyhow::Error::msg)?,
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
+    write!(out, "{text}")?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
     Ok(())
 }
 

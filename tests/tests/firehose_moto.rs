@@ -37,7 +37,8 @@ async fn every_event_lands_once_in_the_stream_of_its_class() {
             .await
             .unwrap();
     }
-    let sink = firehose::sink("3002=ar-authentication,6003=ar-api-activity,*=ar-other", client).unwrap();
+    let sink =
+        firehose::sink("3002=ar-authentication,6003=ar-api-activity,*=ar-other", None, client).unwrap();
     let vars = vec![("SIEM_TYPE", "stdout".to_string())];
     let run = faults::cloudtrail_file_on(&moto, vars, Some(sink), KEY, RECORDS, 47).await;
     assert_eq!(run.summary["events_delivered"], RECORDS, "{}", run.summary);

@@ -60,6 +60,7 @@ macro_rules! id_enum {
 
 mod classes;
 mod compact;
+pub mod compat;
 mod objects;
 #[cfg(any(test, feature = "schema-validation"))]
 pub mod schema;

@@ -10,6 +10,7 @@
 //! Firehose is throttling or unavailable, and refuses its records otherwise (a missing stream, a
 //! refused credential — alarmed).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,16 +21,21 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{
-    sanitize, EncodeContext, Encoder, ItemOutcome, NdjsonEncoder, Reply, Sink, SinkError, SinkKind,
+    sanitize, EncodeContext, Encoder, Framing, ItemOutcome, NdjsonEncoder, Reply, Sink, SinkError, SinkKind,
     SinkLimits, SinkSettings, Verdict,
 };
 use crate::env::{ConfigError, EnvReader};
+use crate::event::OutboundEvent;
+use crate::ocsf::compat::Downgrade;
+pub use crate::ocsf::compat::Version;
 use crate::probe::Probe;
 
 const NAME: &str = "firehose";
 
 /// `FIREHOSE_STREAMS`: `class_uid=stream` pairs, `*=stream` for every other class.
 pub(crate) const FIREHOSE_STREAMS: &str = "FIREHOSE_STREAMS";
+/// `FIREHOSE_OCSF_VERSION`: `1.3.0` rewrites each OCSF event to that version (Security Lake).
+pub(crate) const FIREHOSE_OCSF_VERSION: &str = "FIREHOSE_OCSF_VERSION";
 
 /// Records in one `PutRecordBatch`.
 const MAX_RECORDS: usize = 500;
@@ -113,6 +119,7 @@ impl Routes {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     routes: Routes,
+    downgrade: Option<&'static Downgrade>,
     client: aws_sdk_firehose::Client,
 }
 
@@ -126,8 +133,21 @@ impl Settings {
         })?;
         let routes = Routes::parse(&text)
             .map_err(|reason| ConfigError::invalid(FIREHOSE_STREAMS, text.clone(), &reason))?;
+        let downgrade = match env.string(FIREHOSE_OCSF_VERSION) {
+            None => None,
+            Some(text) if text.trim() == "1.8.0" => None,
+            Some(text) => {
+                let version = Version::parse(&text).ok_or_else(|| {
+                    ConfigError::invalid(FIREHOSE_OCSF_VERSION, text.clone(), "is neither 1.8.0 nor 1.3.0")
+                })?;
+                let downgrade = version
+                    .downgrade()
+                    .map_err(|reason| ConfigError::invalid(FIREHOSE_OCSF_VERSION, text.clone(), &reason))?;
+                Some(downgrade)
+            }
+        };
         let client = aws_sdk_firehose::Client::new(&crate::aws::sdk_config().await);
-        Ok(Arc::new(Self { routes, client }))
+        Ok(Arc::new(Self { routes, downgrade, client }))
     }
 }
 
@@ -137,20 +157,57 @@ impl SinkSettings for Settings {
     }
 
     fn build(&self, _http: reqwest::Client) -> Result<Arc<dyn Sink>, SinkError> {
-        Ok(Arc::new(FirehoseSink { routes: self.routes.clone(), client: self.client.clone() }))
+        Ok(Arc::new(FirehoseSink {
+            routes: self.routes.clone(),
+            downgrade: self.downgrade,
+            client: self.client.clone(),
+        }))
     }
 }
 
 /// The sink routing by `streams` (as in `FIREHOSE_STREAMS`) through `client` (a caller, or a test,
-/// that has its own).
-pub fn sink(streams: &str, client: aws_sdk_firehose::Client) -> Result<Arc<dyn Sink>, String> {
-    Ok(Arc::new(FirehoseSink { routes: Routes::parse(streams)?, client }))
+/// that has its own), each OCSF event rewritten to `version` when given (`FIREHOSE_OCSF_VERSION`).
+pub fn sink(
+    streams: &str,
+    version: Option<Version>,
+    client: aws_sdk_firehose::Client,
+) -> Result<Arc<dyn Sink>, String> {
+    let downgrade = version.map(Version::downgrade).transpose()?;
+    Ok(Arc::new(FirehoseSink { routes: Routes::parse(streams)?, downgrade, client }))
 }
 
 /// The Firehose sink.
 struct FirehoseSink {
     routes: Routes,
+    downgrade: Option<&'static Downgrade>,
     client: aws_sdk_firehose::Client,
+}
+
+/// NDJSON records of OCSF events rewritten to an older OCSF version ([`Downgrade::apply`]). An
+/// event that cannot be (not OCSF JSON: raw or UDM) is sent as it is, with a warning.
+struct DowngradeEncoder {
+    downgrade: &'static Downgrade,
+}
+
+impl Encoder for DowngradeEncoder {
+    fn framing(&self) -> Framing {
+        Framing::LINES
+    }
+
+    fn encode(&self, event: &OutboundEvent, out: &mut Vec<u8>) {
+        let rewritten = serde_json::from_str::<serde_json::Value>(&event.json)
+            .map_err(|e| e.to_string())
+            .and_then(|mut value| self.downgrade.apply(&mut value).map(|()| value))
+            .and_then(|value| serde_json::to_writer(&mut *out, &value).map_err(|e| e.to_string()));
+        if let Err(reason) = rewritten {
+            tracing::warn!(sink = NAME, reason, "Event sent without rewriting it to the older OCSF version.");
+            out.extend_from_slice(event.json.as_bytes());
+        }
+    }
+
+    fn original<'a>(&self, record: &'a [u8]) -> Cow<'a, [u8]> {
+        Cow::Borrowed(record)
+    }
 }
 
 /// What the engine is told about one record, and why.
@@ -179,7 +236,10 @@ impl Sink for FirehoseSink {
     }
 
     fn encoder(&self, _context: EncodeContext) -> Arc<dyn Encoder> {
-        Arc::new(NdjsonEncoder)
+        match self.downgrade {
+            Some(downgrade) => Arc::new(DowngradeEncoder { downgrade }),
+            None => Arc::new(NdjsonEncoder),
+        }
     }
 
     async fn send(&self, body: Bytes, events: usize, timeout: Duration) -> Reply {
@@ -346,5 +406,7 @@ fn class_uid(record: &[u8]) -> Option<u64> {
     serde_json::from_slice::<Head>(record).ok().and_then(|h| h.class_uid)
 }
 
+#[cfg(any(test, feature = "schema-validation"))]
+pub mod glue;
 #[cfg(test)]
 mod tests;

@@ -263,7 +263,7 @@ fn sink_child(sink: &str, file: &str, url: &str) -> Result<(), Box<dyn std::erro
         let sink = match sink {
             // The SDK client for the local endpoint (the sink's settings would take the AWS
             // environment's); every event to one stream.
-            "firehose" => sinks::firehose::sink("*=bench", audit_relay_tests::firehose::client(url))?,
+            "firehose" => sinks::firehose::sink("*=bench", None, audit_relay_tests::firehose::client(url))?,
             _ => config.sink.build(sinks::http_client(settings.request_timeout)?)?,
         };
         let mut delivery = Delivery::new(sink, Arc::new(NoDeadLetter), &settings, Source::Cloudtrail, None);

@@ -115,7 +115,7 @@ async fn each_class_goes_to_its_stream_and_only_failed_records_are_resent() {
     let (server, standin) = stand_in().await;
     standin.0.lock().unwrap().failing =
         HashMap::from([(1, ("ServiceUnavailableException", 1)), (4, ("InternalFailure", 2))]);
-    let sink = sink("3002=ar-authentication, 6003=ar-api-activity", client(&server)).unwrap();
+    let sink = sink("3002=ar-authentication, 6003=ar-api-activity", None, client(&server)).unwrap();
     let mut events: Vec<OutboundEvent> =
         (0..6).map(|n| event(n, if n % 2 == 0 { 6003 } else { 3002 })).collect();
     events.push(event(99, 4001));
@@ -148,7 +148,7 @@ async fn a_missing_stream_dead_letters_its_records_with_the_error_and_a_lone_sta
     let (server, standin) = stand_in().await;
     standin.0.lock().unwrap().missing = vec!["gone".to_string()];
     let (report, dead) =
-        deliver(sink("*=gone", client(&server)).unwrap(), &[event(1, 3002), event(2, 6003)]).await;
+        deliver(sink("*=gone", None, client(&server)).unwrap(), &[event(1, 3002), event(2, 6003)]).await;
     assert_eq!((report.delivered, report.dead_lettered, report.retries), (0, 2, 0), "{report:?}");
     assert!(
         dead.letters()[0].reason.contains("gone: ResourceNotFoundException"),
@@ -157,7 +157,7 @@ async fn a_missing_stream_dead_letters_its_records_with_the_error_and_a_lone_sta
     );
 
     let raw = OutboundEvent { time_ms: 0, json: r#"{"eventName":"ConsoleLogin"}"#.to_string() };
-    let (report, _) = deliver(sink("*=all", client(&server)).unwrap(), &[event(3, 3002), raw]).await;
+    let (report, _) = deliver(sink("*=all", None, client(&server)).unwrap(), &[event(3, 3002), raw]).await;
     assert_eq!(report.delivered, 2, "an event without class_uid goes to *");
     assert_eq!(standin.0.lock().unwrap().stored["all"].len(), 2);
 }
@@ -165,11 +165,11 @@ async fn a_missing_stream_dead_letters_its_records_with_the_error_and_a_lone_sta
 #[tokio::test]
 async fn check_describes_every_stream_named() {
     let (server, standin) = stand_in().await;
-    let probe = sink("3002=a,*=b", client(&server)).unwrap().check(Duration::from_secs(5)).await;
+    let probe = sink("3002=a,*=b", None, client(&server)).unwrap().check(Duration::from_secs(5)).await;
     assert!(probe.ok, "{probe:?}");
     assert_eq!(probe.detail, "a ACTIVE, b ACTIVE");
     standin.0.lock().unwrap().missing = vec!["b".to_string()];
-    let probe = sink("3002=a,*=b", client(&server)).unwrap().check(Duration::from_secs(5)).await;
+    let probe = sink("3002=a,*=b", None, client(&server)).unwrap().check(Duration::from_secs(5)).await;
     assert!(!probe.ok && probe.detail.contains("b: ResourceNotFoundException"), "{probe:?}");
     assert!(standin.0.lock().unwrap().calls.is_empty(), "the check puts nothing");
 }
@@ -194,4 +194,41 @@ fn streams_are_read_by_class_with_a_star_for_the_rest() {
         let error = Routes::parse(text).unwrap_err();
         assert!(error.contains(reason), "{text}: {error}");
     }
+}
+
+#[tokio::test]
+async fn with_an_ocsf_version_each_event_is_rewritten_to_it_and_raw_events_pass_as_they_are() {
+    let (server, standin) = stand_in().await;
+    let newer = OutboundEvent {
+        time_ms: 1_709_618_828_000,
+        json: json!({
+            "class_uid": 6003,
+            "time": 1_709_618_828_000_i64,
+            "metadata": {"version": "1.8.0", "uid": "evt-1", "log_source": "s3://trail/key"},
+            "actor": {"user": {"name": "alice", "display_name": "Alice"}},
+            "http_response": {"code": 200},
+        })
+        .to_string(),
+    };
+    let raw = OutboundEvent { time_ms: 0, json: r#"{"eventName":"ConsoleLogin"}"#.to_string() };
+    let sink = sink("*=sl", Some(Version::V1_3_0), client(&server)).unwrap();
+    let (report, _) = deliver(sink, &[newer, raw.clone()]).await;
+    assert_eq!(report.delivered, 2, "{report:?}");
+    let state = standin.0.lock().unwrap();
+    let stored: Vec<Value> = state.stored["sl"].iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+    assert_eq!(
+        stored[0],
+        json!({
+            "class_uid": 6003,
+            "time": 1_709_618_828_000_i64,
+            "metadata": {"version": "1.3.0", "uid": "evt-1"},
+            "actor": {"user": {"name": "alice"}},
+            "unmapped": {"ocsf_1_8_0": {
+                "metadata": {"log_source": "s3://trail/key"},
+                "actor": {"user": {"display_name": "Alice"}},
+                "http_response": {"code": 200},
+            }},
+        })
+    );
+    assert_eq!(state.stored["sl"][1].trim_end(), raw.json, "not OCSF: sent as it is");
 }
