@@ -18,6 +18,8 @@
 //!   when one fails.
 //! - `audit-relay validate [FILE...]` checks OCSF NDJSON (e.g. `normalize`'s output) against the
 //!   OCSF 1.8.0 JSON Schemas.
+//! - `audit-relay verify s3://BUCKET[/PREFIX] [--start T] [--end T] [--format json]` checks the
+//!   trail's digest files and log files (CloudTrail log file integrity) over a time range.
 
 mod atlassian;
 mod azure_devops;
@@ -30,6 +32,7 @@ mod replay;
 mod schema;
 mod security_lake;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -111,6 +114,23 @@ enum Command {
     Validate {
         /// NDJSON files (none, or `-`: standard input).
         files: Vec<PathBuf>,
+    },
+    /// Verifies CloudTrail log file integrity from the trail's digest files over a time range:
+    /// each digest's signature and chain, each listed log file's SHA-256, and log files no digest
+    /// lists; prints each file's verdict and a summary, exits 1 on any failure.
+    Verify {
+        /// `s3://bucket[/prefix]`: the trail bucket (and the trail's key prefix).
+        target: String,
+        /// The start (RFC 3339; default: 24 hours before the end).
+        #[arg(long)]
+        start: Option<String>,
+        /// The end (RFC 3339; default: now).
+        #[arg(long)]
+        end: Option<String>,
+        /// `text`: a line per digest and log file; `json`: the findings as NDJSON OCSF Detection
+        /// Finding events.
+        #[arg(long, value_enum, default_value_t = verify::Format::Text)]
+        format: verify::Format,
     },
     /// Prints a table definition generated from the OCSF 1.8.0 schemas of the classes emitted.
     Schema {
@@ -202,6 +222,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema { target } => schema::run(target),
+        Command::Verify { target, start, end, format } => {
+            if !verify::run(&target, start.as_deref(), end.as_deref(), format).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Validate { files } => {
             if !validate::run(&files)? {
                 std::process::exit(1);

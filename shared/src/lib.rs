@@ -15,6 +15,7 @@ pub mod env;
 mod errors;
 pub mod event;
 mod hash;
+pub mod integrity;
 pub(crate) mod metrics;
 pub mod ocsf;
 pub mod poller;

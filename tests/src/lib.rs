@@ -5,6 +5,7 @@
 
 pub mod audit_apis;
 pub mod bulk;
+pub mod cloudtrail_keys;
 pub mod corpus;
 pub mod faults;
 pub mod firehose;

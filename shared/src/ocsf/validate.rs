@@ -43,6 +43,7 @@ macro_rules! classes {
 }
 
 classes! {
+    2004 => "detection_finding",
     3001 => "account_change",
     3002 => "authentication",
     3003 => "authorize_session",
