@@ -70,8 +70,8 @@ pub async fn run(source: Source, targets: &[String]) -> anyhow::Result<()> {
                     progress.inc(1);
                     continue;
                 }
-                match forward_s3_object(&s3, object, &mut delivery, &converter, limits).await {
-                    Ok(found) => {
+                match forward_s3_object(&s3, object, &mut delivery, &converter, limits, false).await {
+                    Ok((found, _)) => {
                         counts += found;
                         Ok(())
                     }

@@ -65,6 +65,10 @@ enum Command {
         /// (`metadata.tenant_uid`; Confluence record ids hash it), e.g. `example.atlassian.net`.
         #[arg(long)]
         tenant: Option<String>,
+        /// cloudtrail: also print to stderr each file's SHA-256 of its inflated content, the hash
+        /// its CloudTrail digest file lists (and what `cloudtrail-s3` takes as it forwards).
+        #[arg(long)]
+        sha256: bool,
         /// Files (`.json.gz` or `.json`; for opensearch, audit lines or a saved subscription
         /// payload; for atlassian-org, jira and confluence, saved API pages; for azure-devops, saved
         /// audit log pages or exports).
@@ -181,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
     audit_relay::telemetry::init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Normalize { source, format, include_raw, tenant, files } => {
+        Command::Normalize { source, format, include_raw, tenant, sha256, files } => {
             let format = match format {
                 FormatArg::Ocsf => audit_relay::event::OutputFormat::Ocsf,
                 FormatArg::Raw => audit_relay::event::OutputFormat::Raw,
@@ -198,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
                     atlassian::normalize(kind, tenant.as_deref(), format, include_raw, &files).await
                 }
                 SourceArg::AzureDevops => azure_devops::normalize(format, include_raw, &files).await,
-                _ => normalize::run(source.into(), format, include_raw, &files).await,
+                _ => normalize::run(source.into(), format, include_raw, sha256, &files).await,
             }
         }
         Command::Forward { source: SourceArg::Opensearch, log_group, log_stream_prefix, since, .. } => {

@@ -12,11 +12,14 @@ use audit_relay::sources::cloudtrail::reader::{RawRecord, RecordReader};
 const MAX_OBJECT_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-/// Normalizes every file; fails after all files if any record or file failed.
+/// Normalizes every file (with `hash`, printing to stderr each one's inflated SHA-256 as
+/// `sha256sum` does, the hash its digest file lists); fails after
+/// all files if any record or file failed.
 pub async fn run(
     source: Source,
     format: OutputFormat,
     include_raw: bool,
+    hash: bool,
     files: &[PathBuf],
 ) -> anyhow::Result<()> {
     if source != Source::Cloudtrail {
@@ -31,6 +34,7 @@ pub async fn run(
         let name = path.display().to_string();
         let file = tokio::fs::File::open(path).await.with_context(|| format!("{name}: cannot open"))?;
         let mut reader = match RecordReader::open(file, MAX_OBJECT_BYTES, MAX_RECORD_BYTES).await {
+            Ok(reader) if hash => reader.with_hash(),
             Ok(reader) => reader,
             Err(error) => {
                 tracing::error!(file = name, error = %error, "File failed.");
@@ -60,7 +64,12 @@ pub async fn run(
                     tracing::error!(file = name, record_index = index, size, "Record too large; skipped.");
                     problems += 1;
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if let Some(sha256) = reader.content_sha256() {
+                        eprintln!("{sha256}  {name}");
+                    }
+                    break;
+                }
                 Err(error) => {
                     tracing::error!(file = name, records = reader.records(), error = %error, "File failed.");
                     problems += 1;

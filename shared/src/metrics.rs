@@ -118,6 +118,60 @@ pub(crate) fn emit_credential_rejected(rejected: Rejected<'_>) {
     print_line(|now_ms| credential_rejected_emf(rejected, now_ms));
 }
 
+/// What the CloudTrail integrity checks of one invocation did in one region.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityMetrics {
+    /// Digests verified (whatever they showed).
+    pub digests_verified: u64,
+    /// Listed log files checked.
+    pub log_files_verified: u64,
+    /// Problems found (each one a finding).
+    pub integrity_failures: u64,
+    /// Digests that could not be verified (keys not listed, S3 errors): retried.
+    pub integrity_errors: u64,
+}
+
+impl std::ops::AddAssign for IntegrityMetrics {
+    fn add_assign(&mut self, other: Self) {
+        self.digests_verified += other.digests_verified;
+        self.log_files_verified += other.log_files_verified;
+        self.integrity_failures += other.integrity_failures;
+        self.integrity_errors += other.integrity_errors;
+    }
+}
+
+/// The EMF line of the integrity checks of `region` at `now_ms`: `DigestsVerified`,
+/// `LogFilesVerified`, `IntegrityFailures`, `IntegrityErrors` by `Region`, and without dimensions
+/// (one alarm over every region).
+pub(crate) fn integrity_emf(region: &str, metrics: IntegrityMetrics, now_ms: i64) -> String {
+    let names = ["DigestsVerified", "LogFilesVerified", "IntegrityFailures", "IntegrityErrors"];
+    let values = [
+        metrics.digests_verified,
+        metrics.log_files_verified,
+        metrics.integrity_failures,
+        metrics.integrity_errors,
+    ];
+    let definitions: Vec<Value> = names.iter().map(|n| json!({"Name": n, "Unit": "Count"})).collect();
+    let mut line = Map::new();
+    line.insert(
+        "_aws".to_string(),
+        json!({
+            "Timestamp": now_ms,
+            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [["Region"], []], "Metrics": definitions}],
+        }),
+    );
+    line.insert("Region".to_string(), json!(region));
+    for (name, value) in names.iter().zip(values) {
+        line.insert((*name).to_string(), json!(value));
+    }
+    Value::Object(line).to_string()
+}
+
+/// Prints the integrity line of `region` when metrics are on.
+pub(crate) fn emit_integrity(region: &str, metrics: IntegrityMetrics) {
+    print_line(|now_ms| integrity_emf(region, metrics, now_ms));
+}
+
 /// Prints the line `make` builds for the current time, when metrics are on.
 fn print_line(make: impl FnOnce(i64) -> String) {
     let enabled = match std::env::var(EMF_METRICS).map(|v| v.to_ascii_lowercase()) {
@@ -138,6 +192,24 @@ fn print_line(make: impl FnOnce(i64) -> String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integrity_metrics_are_by_region_and_in_total() {
+        let metrics = IntegrityMetrics {
+            digests_verified: 1,
+            log_files_verified: 12,
+            integrity_failures: 2,
+            integrity_errors: 0,
+        };
+        let line: Value = serde_json::from_str(&integrity_emf("eu-west-1", metrics, 5)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Region"], []]));
+        assert_eq!(line["Region"], "eu-west-1");
+        assert_eq!(
+            (line["DigestsVerified"].as_u64(), line["IntegrityFailures"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(line["LogFilesVerified"], 12);
+    }
 
     #[test]
     fn emf_line_declares_every_metric_it_carries() {

@@ -32,11 +32,11 @@ pub struct OpenError {
     pub transient: bool,
 }
 
-/// Opens `object` for streaming.
+/// Opens `object` for streaming; with its ETag, when S3 gave one.
 pub async fn open(
     client: &aws_sdk_s3::Client,
     object: &ObjectRef,
-) -> Result<impl AsyncRead + Send + 'static, OpenError> {
+) -> Result<(impl AsyncRead + Send + 'static, Option<String>), OpenError> {
     let result = client.get_object().bucket(&object.bucket).key(&object.key).send().await;
     let result = match result {
         Err(SdkError::ServiceError(e))
@@ -47,7 +47,10 @@ pub async fn open(
         other => other,
     };
     match result {
-        Ok(output) => Ok(output.body.into_async_read()),
+        Ok(output) => {
+            let etag = output.e_tag.clone();
+            Ok((output.body.into_async_read(), etag))
+        }
         Err(error) => {
             let transient = match &error {
                 SdkError::ServiceError(e) => {

@@ -17,3 +17,4 @@ pub mod proxy;
 pub mod receiver;
 pub mod runtime_api;
 pub mod stats;
+pub mod trail_bucket;

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use audit_relay::config::Config;
+use audit_relay::env::EnvReader;
+use audit_relay::setup::Pipeline;
+use audit_relay::{dead_letter, sinks};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
 /// A running moto server, killed on drop.
@@ -16,6 +20,25 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
+    /// A pipeline as a function builds it from the environment: Splunk HEC at `hec_uri` (token
+    /// `test-hec-token`), dead letters to `dlq_bucket` on this server.
+    pub async fn hec_pipeline(&self, hec_uri: &str, dlq_bucket: &str) -> Pipeline {
+        let env = EnvReader::from_map(
+            [
+                ("SIEM_TYPE", "splunk_hec".to_string()),
+                ("SIEM_URL", format!("{hec_uri}/services/collector/event")),
+                ("SIEM_TOKEN", "test-hec-token".to_string()),
+                ("DLQ_BUCKET", dlq_bucket.to_string()),
+            ],
+            None,
+        );
+        let config = Config::load(&env).await.unwrap();
+        let s3 = self.s3_client();
+        let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
+        let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
+        Pipeline { s3, sink, dead_letter, config }
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

@@ -4,12 +4,8 @@
 
 use std::collections::HashMap;
 
-use audit_relay::config::Config;
-use audit_relay::env::EnvReader;
-use audit_relay::setup::Pipeline;
 use audit_relay::sources::cloudtrail::config::CloudtrailConfig;
 use audit_relay::sources::cloudtrail::handler::handle;
-use audit_relay::{dead_letter, sinks};
 use audit_relay_tests::receiver::{assert_valid_ocsf, hec_events, splunk_hec};
 use audit_relay_tests::{corpus, moto};
 use aws_sdk_s3::primitives::ByteStream;
@@ -17,23 +13,6 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
 const TRAIL: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/11/19";
-
-async fn deps(moto: &moto::MotoServer, hec_uri: &str, dlq_bucket: &str) -> Pipeline {
-    let env = EnvReader::from_map(
-        [
-            ("SIEM_TYPE", "splunk_hec".to_string()),
-            ("SIEM_URL", format!("{hec_uri}/services/collector/event")),
-            ("SIEM_TOKEN", "test-hec-token".to_string()),
-            ("DLQ_BUCKET", dlq_bucket.to_string()),
-        ],
-        None,
-    );
-    let config = Config::load(&env).await.unwrap();
-    let s3 = moto.s3_client();
-    let sink = config.sink.build(sinks::http_client(config.delivery.request_timeout).unwrap()).unwrap();
-    let dead_letter = dead_letter::from_config(&config.dead_letter, Some(s3.clone()));
-    Pipeline { s3, sink, dead_letter, config }
-}
 
 async fn put(moto: &moto::MotoServer, bucket: &str, key: &str, body: Vec<u8>) {
     moto.s3_client().put_object().bucket(bucket).key(key).body(ByteStream::from(body)).send().await.unwrap();
@@ -98,7 +77,7 @@ async fn sqs_batch_delivers_every_record_once_skips_digests_and_fails_only_the_c
         ("m-corrupt", s3_notification(&trail, &[&corrupt_key])),
         ("m-test", json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": trail}).to_string()),
     ]);
-    let deps = deps(&moto, &hec.uri(), &dlq).await;
+    let deps = moto.hec_pipeline(&hec.uri(), &dlq).await;
     let response = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
         .await
         .unwrap();
@@ -124,7 +103,7 @@ async fn truncated_object_delivers_records_before_the_cut_and_names_the_key() {
     let key = format!("{TRAIL}/111122223333_CloudTrail_us-east-1_20241119T1215Z_cut.json.gz");
     put(&moto, &trail, &key, whole[..whole.len() / 2].to_vec()).await;
 
-    let deps = deps(&moto, &hec.uri(), &dlq).await;
+    let deps = moto.hec_pipeline(&hec.uri(), &dlq).await;
     let payload: Value = serde_json::from_str(&s3_notification(&trail, &[&key])).unwrap();
     let error = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
         .await
@@ -161,7 +140,7 @@ async fn eventbridge_object_created_forwards_the_bundled_sample() {
         "resources": [format!("arn:aws:s3:::{trail}")],
         "detail": {"version": "0", "bucket": {"name": trail}, "object": {"key": key, "size": 2444},
                    "request-id": "57H08PA84AB1JZW0", "requester": "cloudtrail.amazonaws.com", "reason": "PutObject"}});
-    let deps = deps(&moto, &hec.uri(), &dlq).await;
+    let deps = moto.hec_pipeline(&hec.uri(), &dlq).await;
     let summary = handle(&deps, &CloudtrailConfig::default(), LambdaEvent::new(payload, Context::default()))
         .await
         .unwrap();
@@ -195,7 +174,7 @@ async fn bundled_invoke_payloads_forward_the_bundled_samples() {
         [("s3-notification.json", 7), ("eventbridge.json", 7), ("sns-in-sqs.json", 7), ("sqs-batch.json", 8)]
     {
         let hec = splunk_hec().await;
-        let deps = deps(&moto, &hec.uri(), &dlq).await;
+        let deps = moto.hec_pipeline(&hec.uri(), &dlq).await;
         let text = std::fs::read_to_string(format!("{events_dir}/{payload_file}")).unwrap();
         let payload: Value = serde_json::from_str(&text).unwrap();
         let response =

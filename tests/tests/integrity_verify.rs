@@ -4,67 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
-
 use audit_relay::integrity::trail::{Trail, TrailObject};
 use audit_relay_tests::cloudtrail_keys::{serve, KeysStandIn};
 use audit_relay_tests::moto::{self, MotoServer};
-use audit_relay_tests::runtime_api::function_binary;
-use serde_json::{json, Value};
+use audit_relay_tests::trail_bucket::{self, put, verify_cli, FORGER_KEY, SIGNING_KEY};
+use serde_json::Value;
 
-const KEY: &str = include_str!("../../shared/src/integrity/fixtures/test-signing-key.pem");
-const FORGER: &str = include_str!("../../shared/src/integrity/fixtures/other-signing-key.pem");
+const KEY: &str = SIGNING_KEY;
+const FORGER: &str = FORGER_KEY;
 const ACCOUNT: &str = "111122223333";
 
-async fn put(moto: &MotoServer, bucket: &str, object: &TrailObject) {
-    let mut request =
-        moto.s3_client().put_object().bucket(bucket).key(&object.key).body(object.body.clone().into());
-    for (name, value) in &object.metadata {
-        request = request.metadata(name, value);
-    }
-    request.send().await.unwrap_or_else(|e| panic!("put {}: {e:?}", object.key));
-}
-
-/// Runs the CLI; exit code, standard output, standard error.
 fn verify(moto: &MotoServer, keys: &KeysStandIn, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(function_binary("audit-relay"))
-        .arg("verify")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", keys.server.uri())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    verify_cli(moto, keys, args)
 }
 
-/// An hour of the trail: two log files, and the digest listing `listed` of them.
-fn hour(trail: &mut Trail, hour: u32, listed: usize) -> (Vec<TrailObject>, TrailObject) {
-    let files: Vec<TrailObject> = ["a", "b"]
-        .iter()
-        .enumerate()
-        .map(|(i, unique)| {
-            trail.log_file(
-                &format!("20241119T{hour:02}{:02}Z", 5 + 30 * i),
-                unique,
-                &[json!({"eventVersion": "1.09", "eventID": format!("{unique}-{hour}"), "eventName": "GetObject"})],
-            )
-        })
-        .collect();
-    let refs: Vec<&TrailObject> = files.iter().take(listed).collect();
-    let digest = trail.digest(
-        &format!("2024-11-19T{hour:02}:00:00Z"),
-        &format!("2024-11-19T{:02}:00:00Z", hour + 1),
-        &refs,
-        false,
-    );
-    (files, digest)
+fn hour(trail: &mut Trail, h: u32, listed: usize) -> (Vec<TrailObject>, TrailObject) {
+    trail_bucket::hour(trail, ACCOUNT, h, listed)
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use async_compression::tokio::bufread::GzipDecoder;
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
@@ -88,6 +89,14 @@ impl Objects for S3Objects {
             hasher.update(&buffer[..n]);
         }
         Ok(Some(hex::encode(hasher.finalize())))
+    }
+
+    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>, String> {
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(output) => Ok(Some(output.e_tag().unwrap_or_default().trim_matches('"').to_string())),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), HeadObjectError::NotFound(_)) => Ok(None),
+            Err(error) => Err(format!("HeadObject s3://{bucket}/{key}: {}", DisplayErrorContext(&error))),
+        }
     }
 }
 

@@ -8,6 +8,8 @@ pub mod digest;
 pub mod finding;
 pub mod keys;
 pub mod range;
+pub mod service;
+pub mod store;
 #[cfg(any(test, feature = "test-trail"))]
 pub mod trail;
 pub mod verify;

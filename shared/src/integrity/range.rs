@@ -143,7 +143,7 @@ pub async fn verify_range<S: KeySource>(
     let mut listed: BTreeMap<(String, String), Cover> = BTreeMap::new();
     for (location, key) in digests {
         let report = match objects.get(&range.bucket, &key).await? {
-            Some(fetched) => verify_digest(&range.bucket, &key, &fetched, keys, objects, records).await,
+            Some(fetched) => verify_digest(&range.bucket, &key, &fetched, keys, objects, records).await?,
             None => continue,
         };
         if let Some(digest) = report.digest.as_ref().filter(|_| report.authentic) {

@@ -31,13 +31,24 @@ pub trait Objects: Send + Sync {
     /// A log file: the hex SHA-256 of its decompressed content, read as it streams
     /// (`Ok(None)`: it does not exist).
     async fn hash(&self, bucket: &str, key: &str) -> Result<Option<String>, String>;
+    /// A log file's ETag, without quotes (`Ok(None)`: it does not exist).
+    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>, String>;
 }
 
-/// The hashes of the log files forwarded so far.
+/// What was recorded of a log file when it was forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The hex SHA-256 of its decompressed content.
+    pub sha256: String,
+    /// Its ETag then, without quotes.
+    pub etag: Option<String>,
+}
+
+/// The log files forwarded so far.
 #[async_trait]
 pub trait Records: Send + Sync {
-    /// The hex SHA-256 recorded for the log file (`Ok(None)`: none recorded).
-    async fn hash(&self, bucket: &str, key: &str) -> Result<Option<String>, String>;
+    /// What was recorded of the log file (`Ok(None)`: nothing).
+    async fn recorded(&self, bucket: &str, key: &str) -> Result<Option<Recorded>, String>;
 }
 
 /// No records: every listed file is read and hashed (`audit-relay verify`).
@@ -45,7 +56,7 @@ pub struct NoRecords;
 
 #[async_trait]
 impl Records for NoRecords {
-    async fn hash(&self, _bucket: &str, _key: &str) -> Result<Option<String>, String> {
+    async fn recorded(&self, _bucket: &str, _key: &str) -> Result<Option<Recorded>, String> {
         Ok(None)
     }
 }
@@ -110,6 +121,16 @@ impl Problem {
             Self::NotListed { .. } => "not listed",
         }
     }
+
+    /// The log file concerned (`None`: the digest itself).
+    pub fn object(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::Modified { bucket, key, .. }
+            | Self::Missing { bucket, key, .. }
+            | Self::NotListed { bucket, key } => Some((bucket, key)),
+            Self::DigestInvalid { .. } | Self::SignatureInvalid { .. } | Self::ChainBroken { .. } => None,
+        }
+    }
 }
 
 /// What one digest's verification found.
@@ -137,6 +158,8 @@ pub struct DigestReport {
 }
 
 /// Verifies the digest at `bucket`/`key` whose (gunzipped) content and metadata are `fetched`.
+/// `Err` when it could not be verified (keys not listed, S3 errors): worth trying again, and no
+/// finding about the trail.
 pub async fn verify_digest<S: KeySource>(
     bucket: &str,
     key: &str,
@@ -144,7 +167,7 @@ pub async fn verify_digest<S: KeySource>(
     keys: &KeyRing<S>,
     objects: &dyn Objects,
     records: &dyn Records,
-) -> DigestReport {
+) -> Result<DigestReport, String> {
     let mut report = DigestReport {
         bucket: bucket.to_string(),
         key: key.to_string(),
@@ -159,35 +182,37 @@ pub async fn verify_digest<S: KeySource>(
     let invalid = |reason: String| Problem::DigestInvalid { reason };
     let Some(location) = report.location.clone() else {
         report.problems.push(invalid("the key is not a CloudTrail digest's".to_string()));
-        return report;
+        return Ok(report);
     };
     let digest = match DigestFile::parse(&fetched.content) {
         Ok(digest) => digest,
         Err(reason) => {
             report.problems.push(invalid(reason));
-            return report;
+            return Ok(report);
         }
     };
     report.digest = Some(digest.clone());
-    let digest_ok = check_digest(bucket, key, &location, &digest, fetched, keys, objects).await;
+    let digest_ok = check_digest(bucket, key, &location, &digest, fetched, keys, objects).await?;
     report.digest_valid = digest_ok.is_empty();
     report.authentic = digest_ok.iter().all(|p| matches!(p, Problem::ChainBroken { .. }));
     report.problems.extend(digest_ok);
     if !report.authentic {
         // A list not signed by CloudTrail proves nothing about the files it names.
-        return report;
+        return Ok(report);
     }
     for file in &digest.log_files {
         match check_file(&file.s3_bucket, &file.s3_object, &file.hash_value, objects, records).await {
             Ok(None) => report.files_valid += 1,
             Ok(Some(problem)) => report.problems.push(problem),
-            Err(reason) => report.problems.push(invalid(format!(
-                "log file s3://{}/{} could not be checked: {reason}",
-                file.s3_bucket, file.s3_object
-            ))),
+            Err(reason) => {
+                return Err(format!(
+                    "log file s3://{}/{} could not be checked: {reason}",
+                    file.s3_bucket, file.s3_object
+                ))
+            }
         }
     }
-    report
+    Ok(report)
 }
 
 /// The digest's own problems: its location, signature and chain.
@@ -199,7 +224,7 @@ async fn check_digest<S: KeySource>(
     fetched: &Fetched,
     keys: &KeyRing<S>,
     objects: &dyn Objects,
-) -> Vec<Problem> {
+) -> Result<Vec<Problem>, String> {
     let mut problems = Vec::new();
     if digest.digest_s3_bucket != bucket || digest.digest_s3_object != key {
         problems.push(Problem::DigestInvalid {
@@ -211,14 +236,14 @@ async fn check_digest<S: KeySource>(
     }
     let Some(signature) = fetched.metadata.get("signature") else {
         problems.push(Problem::DigestInvalid { reason: "the object has no signature metadata".to_string() });
-        return problems;
+        return Ok(problems);
     };
     let algorithm = fetched.metadata.get("signature-algorithm").map(String::as_str).unwrap_or(ALGORITHM);
     if algorithm != ALGORITHM || digest.digest_signature_algorithm != ALGORITHM {
         problems.push(Problem::SignatureInvalid {
             reason: format!("signature algorithm {algorithm} / {}", digest.digest_signature_algorithm),
         });
-        return problems;
+        return Ok(problems);
     }
     // A backfill digest is signed when it is made, with the key of that time.
     let signed_at = match location.backfill {
@@ -226,17 +251,18 @@ async fn check_digest<S: KeySource>(
         false => None,
     };
     let at = parse_rfc3339_ms(signed_at.unwrap_or(&digest.digest_end_time)).map_or(0, |ms| ms / 1000);
-    match keys.find(&location.region, &digest.digest_public_key_fingerprint, at).await {
-        Err(reason) => problems.push(Problem::SignatureInvalid {
-            reason: format!("the public keys of {} could not be listed: {reason}", location.region),
-        }),
-        Ok(None) => problems.push(Problem::SignatureInvalid {
+    let found = keys
+        .find(&location.region, &digest.digest_public_key_fingerprint, at)
+        .await
+        .map_err(|reason| format!("the public keys of {} could not be listed: {reason}", location.region))?;
+    match found {
+        None => problems.push(Problem::SignatureInvalid {
             reason: format!(
                 "no public key of {} with fingerprint {} was valid at {}",
                 location.region, digest.digest_public_key_fingerprint, digest.digest_end_time
             ),
         }),
-        Ok(Some(public)) => {
+        Some(public) => {
             let signed = digest.signing_string(&sha256_hex(&fetched.content));
             match verify(&public.der, signed.as_bytes(), signature) {
                 Ok(true) => {}
@@ -250,16 +276,14 @@ async fn check_digest<S: KeySource>(
     if let (Some(previous_bucket), Some(previous_key)) =
         (&digest.previous_digest_s3_bucket, &digest.previous_digest_s3_object)
     {
-        match objects.get(previous_bucket, previous_key).await {
-            Err(reason) => problems.push(Problem::ChainBroken {
-                reason: format!(
-                    "the previous digest s3://{previous_bucket}/{previous_key} could not be read: {reason}"
-                ),
-            }),
-            Ok(None) => problems.push(Problem::ChainBroken {
+        let previous = objects.get(previous_bucket, previous_key).await.map_err(|reason| {
+            format!("the previous digest s3://{previous_bucket}/{previous_key} could not be read: {reason}")
+        })?;
+        match previous {
+            None => problems.push(Problem::ChainBroken {
                 reason: format!("the previous digest s3://{previous_bucket}/{previous_key} does not exist"),
             }),
-            Ok(Some(previous)) => {
+            Some(previous) => {
                 let hash = sha256_hex(&previous.content);
                 if digest.previous_digest_hash_value.as_deref() != Some(hash.as_str()) {
                     problems.push(Problem::ChainBroken {
@@ -278,7 +302,7 @@ async fn check_digest<S: KeySource>(
             }
         }
     }
-    problems
+    Ok(problems)
 }
 
 /// One listed log file against its record, or its content (`Ok(None)`: it matches).
@@ -289,17 +313,25 @@ async fn check_file(
     objects: &dyn Objects,
     records: &dyn Records,
 ) -> Result<Option<Problem>, String> {
-    let actual = match records.hash(bucket, key).await? {
+    let missing = || Problem::Missing {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        expected: expected.to_string(),
+    };
+    // A recorded hash holds while the object still has the ETag it had when it was forwarded: one
+    // HeadObject instead of a read. Gone is missing; another ETag is read and hashed again.
+    let trusted = match records.recorded(bucket, key).await? {
+        Some(recorded) => match objects.etag(bucket, key).await? {
+            None => return Ok(Some(missing())),
+            Some(etag) => recorded.etag.filter(|e| *e == etag).map(|_| recorded.sha256),
+        },
+        None => None,
+    };
+    let actual = match trusted {
         Some(hash) => hash,
         None => match objects.hash(bucket, key).await? {
             Some(hash) => hash,
-            None => {
-                return Ok(Some(Problem::Missing {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                    expected: expected.to_string(),
-                }))
-            }
+            None => return Ok(Some(missing())),
         },
     };
     if actual.eq_ignore_ascii_case(expected) {

@@ -57,6 +57,10 @@ impl Objects for Memory {
         assert_eq!(bucket, BUCKET);
         Ok(self.0.lock().unwrap().get(key).map(|(c, _)| sha256_hex(c)))
     }
+    /// The ETag of an object here is the start of its content's SHA-256.
+    async fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>, String> {
+        Ok(self.hash(bucket, key).await?.map(|h| h[..32].to_string()))
+    }
 }
 
 struct Keys(Vec<PublicKey>, Mutex<u32>);
@@ -117,6 +121,7 @@ impl Setup {
             &NoRecords,
         )
         .await
+        .unwrap()
     }
 }
 
@@ -187,7 +192,7 @@ async fn a_forged_signature_and_a_removed_previous_digest_are_found() {
     let mut fetched = s.memory.fetched(&second.key);
     let bad = fetched.metadata["signature"].replace('a', "b").replace('1', "2");
     fetched.metadata.insert("signature".into(), bad);
-    let report = verify_digest(BUCKET, &second.key, &fetched, &s.ring, &s.memory, &NoRecords).await;
+    let report = verify_digest(BUCKET, &second.key, &fetched, &s.ring, &s.memory, &NoRecords).await.unwrap();
     assert!(
         matches!(&report.problems[..], [Problem::SignatureInvalid { reason }] if reason.contains("does not verify")),
         "{:?}",
@@ -214,13 +219,14 @@ async fn a_digest_without_signature_metadata_or_content_is_invalid_and_nothing_p
     let (_, _, digest) = s.hour(12);
     let mut fetched = s.memory.fetched(&digest.key);
     fetched.metadata.clear();
-    let report = verify_digest(BUCKET, &digest.key, &fetched, &s.ring, &s.memory, &NoRecords).await;
+    let report = verify_digest(BUCKET, &digest.key, &fetched, &s.ring, &s.memory, &NoRecords).await.unwrap();
     assert!(
         matches!(&report.problems[0], Problem::DigestInvalid { reason } if reason.contains("no signature"))
     );
 
     let truncated = Fetched { content: b"{\"digestStartTime\":\"2024".to_vec(), metadata: HashMap::new() };
-    let report = verify_digest(BUCKET, &digest.key, &truncated, &s.ring, &s.memory, &NoRecords).await;
+    let report =
+        verify_digest(BUCKET, &digest.key, &truncated, &s.ring, &s.memory, &NoRecords).await.unwrap();
     assert!(
         matches!(&report.problems[..], [Problem::DigestInvalid { reason }] if reason.contains("not a CloudTrail digest"))
     );
@@ -228,7 +234,9 @@ async fn a_digest_without_signature_metadata_or_content_is_invalid_and_nothing_p
     // A copy elsewhere is not the digest CloudTrail signed.
     let moved = digest.key.replace("20241119T130000Z", "20241119T130001Z");
     let report =
-        verify_digest(BUCKET, &moved, &s.memory.fetched(&digest.key), &s.ring, &s.memory, &NoRecords).await;
+        verify_digest(BUCKET, &moved, &s.memory.fetched(&digest.key), &s.ring, &s.memory, &NoRecords)
+            .await
+            .unwrap();
     assert!(report.problems.iter().any(
         |p| matches!(p, Problem::DigestInvalid { reason } if reason.contains("it says it was written"))
     ));
@@ -253,30 +261,65 @@ async fn a_restarted_chain_and_an_empty_backfill_digest_verify() {
 }
 
 #[tokio::test]
-async fn recorded_hashes_are_trusted_over_reading_the_file() {
-    struct Recorded(String, String);
+async fn recorded_hashes_are_trusted_while_the_object_keeps_its_etag() {
+    /// Records of one file: the hash recorded and the ETag it had.
+    struct One(String, Recorded);
     #[async_trait]
-    impl Records for Recorded {
-        async fn hash(&self, _bucket: &str, key: &str) -> Result<Option<String>, String> {
+    impl Records for One {
+        async fn recorded(&self, _bucket: &str, key: &str) -> Result<Option<Recorded>, String> {
             Ok((key == self.0).then(|| self.1.clone()))
         }
     }
     let mut s = setup();
     let (a, b, digest) = s.hour(12);
-    // `a` was forwarded with other content than the digest hashed; `b` has no record and is read.
-    let records = Recorded(a.key.clone(), "00".repeat(32));
-    let report =
-        verify_digest(BUCKET, &digest.key, &s.memory.fetched(&digest.key), &s.ring, &s.memory, &records)
-            .await;
+    let etag = s.memory.etag(BUCKET, &a.key).await.unwrap();
+    let verify = |records: One| {
+        let fetched = s.memory.fetched(&digest.key);
+        let (ring, memory, key) = (&s.ring, &s.memory, digest.key.clone());
+        async move { verify_digest(BUCKET, &key, &fetched, ring, memory, &records).await.unwrap() }
+    };
+    // `a` was forwarded with other content than the digest hashed, and has not changed since: the
+    // record is believed, not the object. `b` has no record and is read.
+    let forwarded = Recorded { sha256: "00".repeat(32), etag: etag.clone() };
+    let report = verify(One(a.key.clone(), forwarded.clone())).await;
     assert_eq!(report.files_valid, 1);
+    let modified = Problem::Modified {
+        bucket: BUCKET.into(),
+        key: a.key.clone(),
+        expected: a.sha256.clone(),
+        actual: "00".repeat(32),
+    };
+    assert_eq!(report.problems, vec![modified]);
+    // The object changed since (another ETag, or none recorded): it is read, and is as listed.
+    for etag in [Some("other".to_string()), None] {
+        let report = verify(One(a.key.clone(), Recorded { etag, ..forwarded.clone() })).await;
+        assert_eq!((report.files_valid, report.problems.len()), (2, 0));
+    }
+    // Deleted after it was forwarded: missing, whatever was recorded.
+    s.memory.0.lock().unwrap().remove(&a.key);
+    let report = verify(One(a.key.clone(), forwarded)).await;
     assert_eq!(
         report.problems,
-        vec![Problem::Modified {
-            bucket: BUCKET.into(),
-            key: a.key.clone(),
-            expected: a.sha256,
-            actual: "00".repeat(32)
-        }]
+        vec![Problem::Missing { bucket: BUCKET.into(), key: a.key.clone(), expected: a.sha256 }]
     );
     let _ = b;
+}
+
+#[tokio::test]
+async fn keys_that_cannot_be_listed_are_an_error_to_retry_not_a_finding() {
+    struct Refusing;
+    #[async_trait]
+    impl KeySource for Refusing {
+        async fn list(&self, _region: &str, _start: i64, _end: i64) -> Result<Vec<PublicKey>, String> {
+            Err("AccessDeniedException: not authorized to perform cloudtrail:ListPublicKeys".to_string())
+        }
+    }
+    let mut s = setup();
+    let (_, _, digest) = s.hour(12);
+    let ring = KeyRing::new(Refusing);
+    let error =
+        verify_digest(BUCKET, &digest.key, &s.memory.fetched(&digest.key), &ring, &s.memory, &NoRecords)
+            .await
+            .unwrap_err();
+    assert!(error.contains("could not be listed") && error.contains("AccessDenied"), "{error}");
 }

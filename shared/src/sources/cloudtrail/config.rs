@@ -1,8 +1,12 @@
 //! Settings of the CloudTrail source on top of the shared [`Config`](crate::config::Config): how
-//! large one log file and one record may grow when inflated.
+//! large one log file and one record may grow when inflated, and the integrity checks of digest
+//! files ([`Integrity`], set by `INTEGRITY_BUCKET`).
+
+use std::sync::Arc;
 
 use super::forward::ReadLimits;
 use crate::env::{ConfigError, EnvReader};
+use crate::integrity::service::Integrity;
 
 /// `MAX_OBJECT_BYTES`: cap on one object's inflated size.
 pub const MAX_OBJECT_BYTES: &str = "MAX_OBJECT_BYTES";
@@ -15,10 +19,21 @@ const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 const DEFAULT_MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
 
 /// The CloudTrail source's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct CloudtrailConfig {
     /// `MAX_OBJECT_BYTES` (default 2 GiB) and `MAX_RECORD_BYTES` (default 8 MiB).
     pub limits: ReadLimits,
+    /// The digest checks and the records of forwarded log files (`None`: digests are skipped).
+    pub integrity: Option<Arc<Integrity>>,
+}
+
+impl std::fmt::Debug for CloudtrailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudtrailConfig")
+            .field("limits", &self.limits)
+            .field("integrity", &self.integrity.is_some())
+            .finish()
+    }
 }
 
 impl CloudtrailConfig {
@@ -29,7 +44,14 @@ impl CloudtrailConfig {
                 max_object_bytes: env.positive(MAX_OBJECT_BYTES)?.unwrap_or(DEFAULT_MAX_OBJECT_BYTES),
                 max_record_bytes: env.positive(MAX_RECORD_BYTES)?.unwrap_or(DEFAULT_MAX_RECORD_BYTES),
             },
+            integrity: None,
         })
+    }
+
+    /// These settings with digests checked by `integrity` (`None`: skipped).
+    pub fn with_integrity(mut self, integrity: Option<Integrity>) -> Self {
+        self.integrity = integrity.map(Arc::new);
+        self
     }
 }
 
@@ -41,6 +63,7 @@ impl Default for CloudtrailConfig {
                 max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
                 max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             },
+            integrity: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::convert::Converter;
 use super::notification::ObjectRef;
 use super::reader::{RawRecord, ReadError, RecordReader};
 use crate::delivery::{Delivery, DeliveryError};
+use crate::integrity::store::Content;
 use crate::s3_object::{self, OpenError};
 
 /// Attempts at reading one object when reading fails for a transient cause.
@@ -142,29 +143,38 @@ pub struct ReadLimits {
     pub max_record_bytes: usize,
 }
 
-/// Forwards one S3 object, retrying transient read failures without resending records.
+/// Forwards one S3 object, retrying transient read failures without resending records; returns
+/// what it yielded and, when `hash` is set, its inflated [`Content`] (`None` if it was not read
+/// to the end).
 pub async fn forward_s3_object(
     client: &aws_sdk_s3::Client,
     object: &ObjectRef,
     delivery: &mut Delivery,
     converter: &Converter,
     limits: ReadLimits,
-) -> Result<ObjectCounts, (ObjectCounts, ForwardError)> {
+    hash: bool,
+) -> Result<(ObjectCounts, Option<Content>), (ObjectCounts, ForwardError)> {
     let name = format!("s3://{}/{}", object.bucket, object.key);
     let mut counts = ObjectCounts::default();
     let mut attempt = 1;
     loop {
         let result = async {
-            let body = s3_object::open(client, object).await?;
+            let (body, etag) = s3_object::open(client, object).await?;
             let mut reader = RecordReader::open(body, limits.max_object_bytes, limits.max_record_bytes)
                 .await
                 .map_err(|source| ForwardError::Read { object: name.clone(), records: 0, source })?;
+            if hash {
+                reader = reader.with_hash();
+            }
             let already = counts.records;
-            forward_records(&mut reader, delivery, converter, &name, already, &mut counts).await
+            forward_records(&mut reader, delivery, converter, &name, already, &mut counts).await?;
+            let content =
+                reader.content_sha256().map(|sha256| Content { sha256, size: reader.inflated_bytes(), etag });
+            Ok::<_, ForwardError>(content)
         }
         .await;
         match result {
-            Ok(()) => return Ok(counts),
+            Ok(content) => return Ok((counts, content)),
             Err(error) if error.is_transient() && attempt < READ_ATTEMPTS => {
                 tracing::warn!(object = %name, attempt, records = counts.records, error = %error, "Reading failed; reading again.");
                 tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;

@@ -2,11 +2,14 @@
 //! gzip by its magic bytes (`.json.gz` and plain `.json` both work), inflates incrementally with a
 //! cap on the inflated size (`MAX_OBJECT_BYTES`), and yields one record at a time through
 //! [`RecordSplitter`]. Memory holds one 64 KiB chunk and one record, whatever the file's size.
+//! On request ([`RecordReader::with_hash`]) the inflated bytes are hashed (SHA-256) as they pass,
+//! for the CloudTrail digest checks: no second read.
 
 use std::io;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::GzipDecoder;
+use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
 use super::splitter::{Item, RecordSplitter, SplitError};
@@ -61,6 +64,8 @@ pub struct RecordReader {
     inflated: u64,
     max_object_bytes: u64,
     finished: bool,
+    /// The SHA-256 of the inflated bytes so far (`None`: not hashed).
+    hasher: Option<Sha256>,
 }
 
 impl RecordReader {
@@ -86,6 +91,7 @@ impl RecordReader {
             inflated: 0,
             max_object_bytes,
             finished: false,
+            hasher: None,
         })
     }
 
@@ -97,6 +103,20 @@ impl RecordReader {
     /// Inflated bytes read so far.
     pub fn inflated_bytes(&self) -> u64 {
         self.inflated
+    }
+
+    /// The hex SHA-256 of the inflated content, once the whole file was read (`None` before, or
+    /// when not hashed).
+    pub fn content_sha256(&self) -> Option<String> {
+        let hasher = self.hasher.as_ref().filter(|_| self.finished)?;
+        Some(hex::encode(hasher.clone().finalize()))
+    }
+
+    /// This reader, taking the SHA-256 of the inflated bytes as they pass (read by
+    /// [`RecordReader::content_sha256`] at the end); call before the first record.
+    pub fn with_hash(mut self) -> Self {
+        self.hasher = Some(Sha256::new());
+        self
     }
 
     /// The next record with its zero-based index in `Records`; `None` at the end of a complete file.
@@ -124,6 +144,9 @@ impl RecordReader {
             self.inflated += read as u64;
             if self.inflated > self.max_object_bytes {
                 return Err(ReadError::TooLarge { limit: self.max_object_bytes });
+            }
+            if let Some(hasher) = &mut self.hasher {
+                hasher.update(&self.chunk[..read]);
             }
             self.splitter.feed(&self.chunk[..read]);
         }
@@ -187,6 +210,21 @@ mod tests {
     }
 
     const DOC: &[u8] = br#"{"Records":[{"eventID":"1"},{"eventID":"2"}]}"#;
+
+    #[tokio::test]
+    async fn the_inflated_content_is_hashed_on_the_way() {
+        for bytes in [gzip(DOC), DOC.to_vec()] {
+            let mut plain =
+                RecordReader::open(io::Cursor::new(bytes.clone()), 1 << 20, 1 << 20).await.unwrap();
+            while plain.next_record().await.unwrap().is_some() {}
+            assert_eq!(plain.content_sha256(), None, "hashed only when asked");
+            let mut reader =
+                RecordReader::open(io::Cursor::new(bytes), 1 << 20, 1 << 20).await.unwrap().with_hash();
+            assert_eq!(reader.content_sha256(), None, "not before the end");
+            while reader.next_record().await.unwrap().is_some() {}
+            assert_eq!(reader.content_sha256().unwrap(), crate::integrity::digest::sha256_hex(DOC));
+        }
+    }
 
     #[tokio::test]
     async fn reads_gzip_and_plain_json_alike() {
