@@ -13,41 +13,48 @@ use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
-/// Byte offsets of the whitespace outside the strings of `text` (JSON), in order.
-fn insignificant_whitespace(text: &str) -> impl Iterator<Item = usize> + '_ {
-    let mut in_string = false;
-    let mut escaped = false;
-    text.bytes().enumerate().filter_map(move |(at, byte)| {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+/// The offset of the first whitespace outside the strings of `json` at or after `from`, which
+/// must be outside a string. Strings are jumped over with a vectorised search for their closing
+/// quote (a byte-by-byte walk was 6 % of `normalize`); only the bytes between strings, mostly
+/// punctuation, are looked at one by one.
+fn next_insignificant_whitespace(json: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let rest = json.get(at..)?;
+        let offset = rest.iter().position(|&b| matches!(b, b'"' | b' ' | b'\n' | b'\r' | b'\t'))?;
+        at += offset;
+        if json.get(at) != Some(&b'"') {
+            return Some(at);
+        }
+        // In a string: find its closing quote, stepping over escapes.
+        at += 1;
+        loop {
+            at += memchr::memchr2(b'"', b'\\', json.get(at..)?)?;
+            if json.get(at) == Some(&b'"') {
+                at += 1;
+                break;
             }
-            return None;
+            at += 2;
         }
-        match byte {
-            b'"' => in_string = true,
-            b' ' | b'\n' | b'\r' | b'\t' => return Some(at),
-            _ => {}
-        }
-        None
-    })
+    }
 }
 
 /// `text` (JSON) without the whitespace outside its strings; borrowed when there is none.
 pub(crate) fn compact_json(text: &str) -> Cow<'_, str> {
-    let mut whitespace = insignificant_whitespace(text).peekable();
-    if whitespace.peek().is_none() {
+    let bytes = text.as_bytes();
+    let Some(mut at) = next_insignificant_whitespace(bytes, 0) else {
         return Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
-    for at in whitespace {
+    loop {
         // Whitespace is one ASCII byte: `at` and `at + 1` are character boundaries.
         out.push_str(text.get(from..at).unwrap_or_default());
         from = at + 1;
+        match next_insignificant_whitespace(bytes, from) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
     out.push_str(text.get(from..).unwrap_or_default());
     Cow::Owned(out)
@@ -106,9 +113,41 @@ mod tests {
                 "{\"k\":\"ends in backslash \\\\\",\"n\":1.50e3}",
             ),
             ("[ \"é ü\" , 2 ]", "[\"é ü\",2]"),
+            ("{\"a\":\"\\\\\" , \"b\" : 1 }", "{\"a\":\"\\\\\",\"b\":1}"),
+            (" {\"s\": \"\\\"quoted\\\" \"} ", "{\"s\":\"\\\"quoted\\\" \"}"),
+            ("{\"cut\": \"never closed ", "{\"cut\":\"never closed "),
         ];
         for (input, want) in cases {
             assert_eq!(compact_json(input), want, "{input}");
+        }
+    }
+
+    /// The byte-by-byte walk the vectorised scan replaced: the reference it must agree with.
+    fn walked(text: &str) -> String {
+        let (mut in_string, mut escaped) = (false, false);
+        let mut out = String::new();
+        for c in text.chars() {
+            if in_string {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+            } else if matches!(c, ' ' | '\n' | '\r' | '\t') {
+                continue;
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_scan_agrees_with_a_byte_walk(text in "[ \\t\\r\\n\"\\\\{}:,ab1é]{0,40}") {
+            proptest::prop_assert_eq!(compact_json(&text).into_owned(), walked(&text));
         }
     }
 
